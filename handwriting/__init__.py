@@ -1,0 +1,1 @@
+"""digit-reader: read handwritten digits and numbers from images."""

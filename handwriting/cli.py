@@ -1,0 +1,24 @@
+"""Shared command-line behaviour: bad input is one line on stderr and exit code 2, never a traceback."""
+import argparse
+import sys
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        fail(message, prog=self.prog)
+
+
+def fail(message, prog=None):
+    print(f"{prog or sys.argv[0]}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def check_writable(path):
+    """Create the parent folder now, so that an unwritable --out fails before any work is done."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".{path.name}.probe"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror or error}")
