@@ -18,9 +18,9 @@ class Settings:
     reports_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_REPORTS", ROOT / "reports")))
     max_upload_bytes: int = field(default_factory=lambda: _env("HANDWRITING_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, int))
     max_pixels: int = field(default_factory=lambda: _env("HANDWRITING_MAX_PIXELS", 40_000_000, int))
-    working_side: int = field(default_factory=lambda: _env("HANDWRITING_WORKING_SIDE", 1600, int))
+    working_side: int = field(default_factory=lambda: _env("HANDWRITING_WORKING_SIDE", 1200, int))
     max_digits: int = field(default_factory=lambda: _env("HANDWRITING_MAX_DIGITS", 200, int))
-    min_confidence: float = field(default_factory=lambda: _env("HANDWRITING_MIN_CONFIDENCE", 0.0, float))
+    reject_below: float = field(default_factory=lambda: _env("HANDWRITING_REJECT_BELOW", 0.3, float))
     tf_threads: int = field(default_factory=lambda: _env("HANDWRITING_TF_THREADS", 1, int))
 
 

@@ -112,7 +112,7 @@ def decode(data, max_pixels=40_000_000, reduce_to=None):
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     try:
-        if reduce_to and image.format in ("JPEG", "MPO") and min(image.size) > 2 * reduce_to:
+        if reduce_to and image.format in ("JPEG", "MPO") and max(image.size) > 2 * reduce_to:
             image.draft("RGB", (reduce_to, reduce_to))
         image.seek(0)
         image.load()

@@ -1,0 +1,67 @@
+"""Turn one digit's ink mask into a 28x28 image that looks like MNIST.
+
+MNIST digits are white on black, their longest side is 20 px, their centre of mass sits at the
+centre of the 28x28 field, and their strokes are about 2.4 px wide once binarised.
+"""
+import cv2
+import numpy as np
+
+SIZE = 28
+BOX = 20
+STROKE = 2.4  # median MNIST stroke width at BOX scale (2 * area / perimeter of the >127 mask)
+
+
+def stroke_width(mask):
+    """Mean stroke width in pixels: twice the area over the perimeter, exact for long thin strokes."""
+    area = float(np.count_nonzero(mask))
+    if area == 0:
+        return 0.0
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * area / max(perimeter, 1.0)
+
+
+def _adjust_stroke(mask, longest):
+    """Thicken or thin the strokes so that they will be MNIST-wide at BOX scale."""
+    target = STROKE * longest / BOX
+    width = stroke_width(mask)
+    radius = int(round((target - width) / 2))
+    if width == 0 or abs(target - width) < 0.3 * target or radius == 0:
+        return mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(radius) + 1, 2 * abs(radius) + 1))
+    if radius > 0:
+        return cv2.dilate(mask, kernel)
+    thinned = cv2.erode(mask, kernel)
+    return thinned if np.count_nonzero(thinned) > 0.3 * np.count_nonzero(mask) else mask
+
+
+def to_mnist(mask):
+    """A binary ink mask (any size, ink > 0) to a 28x28 uint8 image in MNIST's convention."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return np.zeros((SIZE, SIZE), np.uint8)
+    crop = (mask[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1] > 0).astype(np.uint8) * 255
+    height, width = crop.shape
+    longest = max(height, width)
+    pad = int(np.ceil(longest * 0.1)) + 1
+    crop = _adjust_stroke(cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0), longest)
+    ys, xs = np.nonzero(crop)
+    crop = crop[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    height, width = crop.shape
+    scale = BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return centre(small)
+
+
+def centre(digit):
+    """Place a digit in the 28x28 field with its centre of mass at the middle, kept inside the field."""
+    height, width = digit.shape
+    total = float(digit.sum())
+    ys, xs = np.indices(digit.shape)
+    cy = (ys * digit).sum() / total if total else height / 2
+    cx = (xs * digit).sum() / total if total else width / 2
+    dx = np.clip(SIZE / 2 - cx, 0, SIZE - width) if width <= SIZE else 0
+    dy = np.clip(SIZE / 2 - cy, 0, SIZE - height) if height <= SIZE else 0
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(digit, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderValue=0)

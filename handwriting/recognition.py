@@ -1,0 +1,180 @@
+"""The reading engine: bytes in, a Reading out. Holds the one piece of state, the loaded model."""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from handwriting import config, decoding
+from handwriting.normalisation import to_mnist
+from handwriting.reading import Box, Digit, Reading
+from handwriting.segmentation import Blob, cut_candidates, segment
+
+SPLIT_PENALTY = 0.15  # log-probability a cut must win by, so that a confident whole digit stays whole
+WHOLE_CONFIDENT = 0.85  # a blob no wider than one digit and read this surely is never cut
+
+
+def limit_threads(threads):
+    """Cap TensorFlow's thread pools; only possible before TensorFlow runs its first op."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass
+
+
+class Recognizer:
+    """Loads the model once and reads any number of images with one batched call each."""
+
+    def __init__(self, model_path=None, settings=None):
+        self.settings = settings or config.settings()
+        self.path = Path(model_path or self.settings.model_path)
+        limit_threads(self.settings.tf_threads)
+        import keras
+        import tensorflow as tf
+
+        self.model = keras.models.load_model(self.path, compile=False)
+        self._infer = tf.function(
+            lambda x: self.model(x, training=False),
+            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
+        )
+        meta_path = self.path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        self.meta = meta
+        self.name = meta.get("name", self.path.stem)
+        self.version = meta.get("date", "unknown")
+
+    def classify(self, crops):
+        """Probabilities (N, 10) for uint8 crops (N, 28, 28), in one compiled call."""
+        if len(crops) == 0:
+            return np.zeros((0, 10), np.float32)
+        batch = np.asarray(crops, np.float32)[..., None] / 255.0
+        return self._infer(batch).numpy()
+
+    def warm(self):
+        self.classify(np.zeros((2, 28, 28), np.uint8))
+
+    def read(self, data, min_confidence=0.0):
+        """Decode, segment and classify; raises decoding.DecodeError for what is not a usable image."""
+        decoded = decoding.decode(data, self.settings.max_pixels, reduce_to=self.settings.working_side)
+        return self.read_decoded(decoded, min_confidence)
+
+    def read_decoded(self, decoded, min_confidence=0.0):
+        found = segment(decoded.image, self.settings.working_side)
+        lines = _cap(found.lines, self.settings.max_digits)
+        plans = [[_plan(blob, found.digit_height) for blob in line] for line in lines]
+        crops = [piece.crop for line in plans for plan in line for piece in plan.pieces]
+        probabilities = iter(self.classify(np.array(crops)) if crops else [])
+        for line in plans:
+            for plan in line:
+                for piece in plan.pieces:
+                    piece.probabilities = next(probabilities)
+        to_original = decoded.scale / found.scale
+        digits = []
+        for number, line in enumerate(plans):
+            for plan in line:
+                for piece in plan.best():
+                    digit = _digit(piece, number, to_original)
+                    if digit.probability >= self.settings.reject_below:
+                        digits.append(digit)
+        reading = Reading(tuple(digits), decoded.width, decoded.height).filtered(min_confidence)
+        return reading
+
+
+class _Piece:
+    """A column range [start, stop) of a blob, cut out as one digit candidate."""
+
+    def __init__(self, blob, start, stop):
+        mask = blob.mask[:, start:stop]
+        ys, xs = np.nonzero(mask)
+        self.empty = len(ys) == 0
+        top, left = (ys.min(), xs.min()) if not self.empty else (0, 0)
+        bottom, right = (ys.max() + 1, xs.max() + 1) if not self.empty else (1, 1)
+        self.box = (blob.x + start + left, blob.y + top, right - left, bottom - top)
+        self.start, self.stop = start, stop
+        self.crop = to_mnist(mask)
+        self.probabilities = None
+
+    def digit_like(self, height):
+        """A cut-out piece must stand most of the blob's height and not lie flat: half a zero or
+        a stray line end is not a digit, however surely the model names it."""
+        _, _, w, h = self.box
+        return not self.empty and h >= 0.45 * height and w <= 2 * h
+
+    @property
+    def score(self):
+        return math.log(max(float(self.probabilities.max()), 1e-6))
+
+
+class _Plan:
+    """A blob read whole, or cut at some of its candidate columns: the path with the best joint
+    log-probability wins, each extra cut paying SPLIT_PENALTY."""
+
+    def __init__(self, blob, cuts, height):
+        points = [0, *cuts, blob.w]
+        h = max(blob.h, 0.6 * height)
+        self.points = points
+        self.keep_whole = blob.w < 1.25 * h
+        self.pieces = []
+        self.index = {}
+        for i, start in enumerate(points):
+            for j in range(i + 1, len(points)):
+                width = points[j] - start
+                whole = i == 0 and j == len(points) - 1
+                if whole or 0.12 * h <= width <= 1.3 * h:
+                    piece = _Piece(blob, start, points[j])
+                    if whole or piece.digit_like(blob.h):
+                        self.index[(i, j)] = len(self.pieces)
+                        self.pieces.append(piece)
+
+    def best(self):
+        n = len(self.points)
+        whole = self.pieces[self.index[(0, n - 1)]] if (0, n - 1) in self.index else None
+        if whole is not None and self.keep_whole and whole.probabilities.max() >= WHOLE_CONFIDENT:
+            return [whole]
+        score = [-math.inf] * n
+        back = [None] * n
+        score[0] = 0.0
+        for j in range(1, n):
+            for i in range(j):
+                k = self.index.get((i, j))
+                if k is None or score[i] == -math.inf:
+                    continue
+                value = score[i] + self.pieces[k].score - (SPLIT_PENALTY if i > 0 else 0.0)
+                if value > score[j]:
+                    score[j], back[j] = value, i
+        path, j = [], n - 1
+        while j > 0 and back[j] is not None:
+            path.append(self.pieces[self.index[(back[j], j)]])
+            j = back[j]
+        return path[::-1]
+
+
+def _plan(blob, height):
+    return _Plan(blob, cut_candidates(blob, height), height)
+
+
+def _cap(lines, limit):
+    """Keep at most `limit` blobs, the biggest, so a page of noise costs bounded time."""
+    blobs = [b for line in lines for b in line]
+    if len(blobs) <= limit:
+        return lines
+    keep = {id(b) for b in sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))[:limit]}
+    return [kept for line in lines if (kept := [b for b in line if id(b) in keep])]
+
+
+def _digit(piece, line, to_original):
+    probabilities = piece.probabilities
+    ranked = np.argsort(probabilities)[::-1]
+    x, y, w, h = piece.box
+    box = Box(
+        int(round(x * to_original)), int(round(y * to_original)),
+        max(1, int(round(w * to_original))), max(1, int(round(h * to_original))),
+    )
+    alternatives = tuple((int(d), float(probabilities[d])) for d in ranked[1:4])
+    return Digit(int(ranked[0]), float(probabilities[ranked[0]]), alternatives, box, line, piece.crop)
+
+
+__all__ = ["Recognizer", "Blob", "limit_threads"]

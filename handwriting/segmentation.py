@@ -1,0 +1,366 @@
+"""Find the handwritten digits in an image with OpenCV.
+
+The steps run one way: grey working image -> ink contrast (polarity and lighting removed) ->
+binary ink mask without ruled lines -> connected components -> fragments merged, marks rejected
+-> lines and reading order. Every size is relative to the image or to the typical digit height.
+"""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One digit candidate in working-image pixels, with its own ink (not its neighbours')."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    mask: np.ndarray  # (h, w) uint8, 255 where the ink is
+
+    @property
+    def cx(self):
+        return self.x + self.w / 2
+
+    @property
+    def cy(self):
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    lines: list  # list of lists of Blob, top to bottom, each left to right
+    scale: float  # working pixels per input pixel
+    digit_height: float  # typical digit height in working pixels
+
+
+def working_grey(rgb, working_side):
+    """Grey image no larger than working_side on its longest side, and its scale."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    scale = min(1.0, working_side / max(grey.shape))
+    if scale < 1.0:
+        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    return grey, scale
+
+
+def _sample(image, size=100_000):
+    """An evenly strided subset of the pixels: enough for a percentile, far cheaper than all."""
+    step = max(1, int(np.sqrt(image.size / size)))
+    return image[::step, ::step].ravel()
+
+
+def dark_ink(grey):
+    """The image with ink darker than the background, deciding polarity from both tails of the
+    histogram around the median (the background), not from the global mean."""
+    pixels = _sample(grey)
+    median = float(np.median(pixels))
+    low, high = np.percentile(pixels, (1, 99))
+    delta = max(0.25 * (high - low), 8.0)
+    darker = np.count_nonzero(pixels < median - delta)
+    lighter = np.count_nonzero(pixels > median + delta)
+    return 255 - grey if lighter > darker else grey
+
+
+def _otsu(values):
+    threshold, _ = cv2.threshold(values.reshape(-1, 1).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return threshold
+
+
+def ink_contrast(grey):
+    """Per-pixel ink strength in [0, 1] relative to the local paper, and whether the background is
+    flat: a drawing or a clean scan, where a fifth or more of the pixels share one exact value,
+    rather than a photograph under uneven light."""
+    grey = dark_ink(grey)
+    pixels = _sample(grey)
+    flat = np.bincount(pixels, minlength=256).max() >= 0.2 * pixels.size
+    g = grey.astype(np.float32)
+    if flat:
+        level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
+        return np.clip((level - g) / level, 0, 1), True
+    # Paper under uneven light: close away strokes at a quarter of the size, then divide.
+    factor = 4
+    small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
+    k = max(5, int(max(g.shape) / 12 / factor) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    background = cv2.blur(background, (k, k))
+    background = cv2.resize(background, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
+    paper = float(np.median(background))
+    contrast = np.clip((background - g) / np.maximum(background, max(0.5 * paper, 1.0)), 0, 1)
+    return contrast * (1 - _surroundings(small, paper, k, g.shape)), False
+
+
+def _surroundings(small, paper, k, shape):
+    """1 over the table, floor or shadow around the sheet: large regions much darker than the
+    paper that reach the border of the photo, grown by a closing window to cover their edge."""
+    dark = (cv2.blur(small, (k, k)) < 0.5 * paper).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=4)
+    h, w = dark.shape
+    keep = np.zeros(count, np.uint8)
+    for i in range(1, count):
+        x, y, bw, bh, area = stats[i]
+        if area > 0.02 * h * w and (x == 0 or y == 0 or x + bw == w or y + bh == h):
+            keep[i] = 1
+    region = cv2.dilate(keep[labels], cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.resize(region, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+
+
+def binarise(contrast, flat):
+    """Hysteresis threshold: strong ink seeds, weak ink attached to it; keeps thin pencil strokes
+    without keeping the faint text that shows through from the back of the page. Ruled lines are
+    erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
+    pixels = _sample(contrast)
+    paper = pixels[pixels < np.percentile(pixels, 60)]
+    noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper)))) if paper.size else 0.0
+    strongest = float(np.percentile(pixels, 99.9))
+    high = max(0.45 * strongest, 0.12, float(np.median(paper)) + 6 * noise)
+    low = max(0.5 * high, 0.06, float(np.median(paper)) + 3 * noise)
+    weak = erase_lines((contrast > low).astype(np.uint8) * 255, flat)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[np.unique(labels[contrast > high])] = True
+    seeded[0] = False
+    return np.where(seeded[labels], 255, 0).astype(np.uint8)
+
+
+def find_lines(mask, flat):
+    """The ink of ruled and grid lines: short straight runs that chain, with small gaps and a
+    little slant, across much of the page. Horizontal only for drawings, where a long vertical
+    stroke is more likely a 1 than a margin; in a drawing a single long bar is a digit's, so
+    ruled paper there needs two lines or more."""
+    height, width = mask.shape
+    lines = np.zeros_like(mask)
+    directions = [(True, width, 0.8 if flat else 0.3)]
+    if not flat:
+        directions.append((False, height, 0.6))
+    for horizontal, extent, span in directions:
+        run = max(9, extent // 60)
+        reach = max(15, extent // 15)
+        straight = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, run) if horizontal else (run, 1), np.uint8))
+        if not straight.any():
+            continue
+        chained = cv2.dilate(straight, np.ones((5, reach) if horizontal else (reach, 5), np.uint8))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(chained, connectivity=8)
+        side = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
+        candidates = np.flatnonzero(side >= span * extent + reach - 1)
+        runs = (labels * (straight > 0))
+        long_ids = [i for i in candidates[candidates > 0] if _is_line(runs == i, horizontal)]
+        if not long_ids or (flat and len(long_ids) < 2):
+            continue
+        found = np.isin(labels, long_ids) & (straight > 0)
+        grown = cv2.dilate(found.astype(np.uint8) * 255, np.ones((3, 1) if horizontal else (1, 3), np.uint8))
+        grown = cv2.bitwise_and(grown, mask)
+        # Where a stroke crosses or lies on the line, the ink is thicker than the line: keep it.
+        across = np.count_nonzero(grown, axis=0 if horizontal else 1)
+        thickness = int(np.median(across[across > 0])) + 2
+        thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness + 1, 1) if horizontal else (1, thickness + 1), np.uint8))
+        lines = cv2.bitwise_or(lines, cv2.bitwise_and(grown, cv2.bitwise_not(thick)))
+    return lines
+
+
+def _is_line(pixels, horizontal):
+    """A chain of runs is a ruled line when it covers most of its own length and stays in a narrow
+    band around a straight fit; the bars of a row of digits that happen to line up do neither."""
+    ys, xs = np.nonzero(pixels)
+    along, across = (xs, ys) if horizontal else (ys, xs)
+    if along.size < 2:
+        return False
+    covered = np.unique(along)
+    if len(covered) < 0.6 * (covered[-1] - covered[0] + 1):
+        return False
+    step = max(1, along.size // 2000)
+    slope, offset = np.polyfit(along[::step], across[::step], 1)
+    spread = np.std(across[::step] - (slope * along[::step] + offset))
+    return spread <= max(2.5, 0.01 * (covered[-1] - covered[0]))
+
+
+def erase_lines(mask, flat):
+    """Remove the ink of ruled lines, then bridge the strokes that crossed them over the gap."""
+    lines = find_lines(mask, flat)
+    if not lines.any():
+        return mask
+    kept = cv2.bitwise_and(mask, cv2.bitwise_not(lines))
+    counts = np.count_nonzero(lines, axis=0)
+    size = int(np.median(counts[counts > 0])) + 4
+    closed = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    return cv2.bitwise_or(kept, cv2.bitwise_and(closed, lines))
+
+
+def components(mask, flat):
+    """Connected components as blobs, without specks and without page edges: long marks along the
+    border of a photo, or across the whole width of a drawing."""
+    height, width = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    min_side = max(3, 0.006 * max(height, width))
+    blobs = []
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if max(w, h) < min_side or area < min_side:
+            continue
+        touches = x == 0 or y == 0 or x + w == width or y + h == height
+        if touches and (w > 0.5 * width or (h > 0.5 * height and not flat)):
+            continue
+        blobs.append(Blob(int(x), int(y), int(w), int(h), np.where(labels[y:y + h, x:x + w] == i, 255, 0).astype(np.uint8)))
+    return blobs
+
+
+def typical_height(blobs):
+    """Ink-weighted median height: big strokes count, dots and specks barely do, and flat marks
+    (the remains of a ruled line, an underline) not at all."""
+    blobs = [b for b in blobs if b.w <= 3 * b.h] or blobs
+    if not blobs:
+        return 0.0
+    heights = np.array([b.h for b in blobs], float)
+    weights = np.array([np.count_nonzero(b.mask) for b in blobs], float)
+    order = np.argsort(heights)
+    cumulative = np.cumsum(weights[order])
+    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def union(a, b):
+    x, y = min(a.x, b.x), min(a.y, b.y)
+    w, h = max(a.x + a.w, b.x + b.w) - x, max(a.y + a.h, b.y + b.h) - y
+    mask = np.zeros((h, w), np.uint8)
+    for blob in (a, b):
+        region = mask[blob.y - y: blob.y - y + blob.h, blob.x - x: blob.x - x + blob.w]
+        np.maximum(region, blob.mask, out=region)
+    return Blob(x, y, w, h, mask)
+
+
+def _belongs(a, b, height):
+    """Two pieces of one digit: stacked with little vertical overlap and a small gap (a 5's flag,
+    a 4's stem, a stroke cut by a ruled line), one mostly above or below the other."""
+    overlap = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    vertical = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    merged = max(a.y + a.h, b.y + b.h) - min(a.y, b.y)
+    return (
+        overlap >= 0.5 * min(a.w, b.w)
+        and -0.3 * height <= vertical <= 0.3 * min(a.h, b.h)
+        and merged <= 1.5 * height
+    )
+
+
+def _joinable(blob, height):
+    """Flat marks as long as a digit is tall are lines, not pieces of a digit."""
+    return blob.w <= 3 * blob.h or blob.w < 0.8 * height
+
+
+def merge_fragments(blobs, height):
+    """Join the pieces of broken digits; long flat marks never join, so that the remains of ruled
+    lines cannot grow into a tall false digit."""
+    blobs = sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(blobs)):
+            for j in range(i + 1, len(blobs)):
+                a, b = blobs[i], blobs[j]
+                if _joinable(a, height) and _joinable(b, height) and _belongs(a, b, height):
+                    blobs[i] = union(a, blobs.pop(j))
+                    changed = True
+                    break
+            if changed:
+                break
+    return blobs
+
+
+def plausible(blob, height, shape):
+    """Shape tests relative to the typical digit: no specks, dashes, underlines or huge marks, and
+    no small mark cut by the border of the picture."""
+    touches = blob.x == 0 or blob.y == 0 or blob.x + blob.w == shape[1] or blob.y + blob.h == shape[0]
+    if touches and blob.h < 0.6 * height:
+        return False
+    if blob.h < 0.3 * height and blob.w < 0.3 * height:
+        return False
+    if blob.h < 0.35 * height and blob.w > 2 * blob.h:
+        return False
+    return blob.h <= 2.5 * height
+
+
+def group_lines(blobs, height):
+    """Chain each blob to its best right-hand neighbour within a slant of 50 degrees, then merge
+    chains whose vertical extents overlap: tolerant of slanted lines and wide gaps."""
+    order = sorted(range(len(blobs)), key=lambda i: blobs[i].cx)
+    following, taken = {}, set()
+    for i in order:
+        a = blobs[i]
+        best, best_cost = None, None
+        for j in order:
+            b = blobs[j]
+            dx, dy = b.cx - a.cx, b.cy - a.cy
+            reach = 4.0 * max(a.h, b.h, 0.6 * height)
+            if dx <= 0 or j in taken or abs(dy) > 1.2 * dx or np.hypot(dx, dy) > reach:
+                continue
+            cost = dx + 2.0 * abs(dy)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = j, cost
+        if best is not None:
+            following[i] = best
+            taken.add(best)
+    chains = []
+    for i in order:
+        if i in taken:
+            continue
+        chain = [i]
+        while chain[-1] in following:
+            chain.append(following[chain[-1]])
+        chains.append([blobs[k] for k in chain])
+    chains = _merge_overlapping(chains)
+    chains.sort(key=lambda c: np.mean([b.cy for b in c]))
+    return [sorted(c, key=lambda b: b.cx) for c in chains]
+
+
+def _merge_overlapping(chains):
+    def extent(chain):
+        return min(b.y for b in chain), max(b.y + b.h for b in chain)
+
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(chains)):
+            for j in range(i + 1, len(chains)):
+                (top1, bottom1), (top2, bottom2) = extent(chains[i]), extent(chains[j])
+                overlap = min(bottom1, bottom2) - max(top1, top2)
+                if overlap > 0.5 * min(bottom1 - top1, bottom2 - top2):
+                    chains[i] = chains[i] + chains.pop(j)
+                    merged = True
+                    break
+            if merged:
+                break
+    return chains
+
+
+def cut_candidates(blob, height):
+    """Columns where a blob of touching digits may be cut: minima of the ink profile and, for
+    overlaps without a minimum, even divisions of the width. Empty for a blob too narrow to hold two."""
+    h = max(blob.h, 0.6 * height)
+    if blob.w < 0.8 * h:
+        return []
+    profile = cv2.GaussianBlur((blob.mask > 0).sum(axis=0).astype(np.float32).reshape(1, -1), (0, 0), max(1.0, 0.03 * h)).ravel()
+    margin = 0.2 * h
+    cuts = [
+        x for x in range(1, blob.w - 1)
+        if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1] and margin <= x <= blob.w - margin
+    ]
+    pieces = max(2, round(blob.w / (0.7 * h)))
+    for n in range(2, pieces + 2):
+        cuts.extend(round(blob.w * k / n) for k in range(1, n))
+    kept = []
+    for x in sorted(cuts, key=lambda c: profile[min(max(c, 0), blob.w - 1)]):
+        if margin <= x <= blob.w - margin and all(abs(x - k) >= 0.12 * h for k in kept):
+            kept.append(x)
+    return sorted(kept[:12])
+
+
+def segment(rgb, working_side=1600):
+    """All digit candidates of an RGB image, grouped into lines in reading order."""
+    grey, scale = working_grey(rgb, working_side)
+    contrast, flat = ink_contrast(grey)
+    blobs = components(binarise(contrast, flat), flat)
+    blobs = merge_fragments(blobs, typical_height(blobs))
+    height = typical_height(blobs)
+    blobs = [b for b in blobs if plausible(b, height, grey.shape)]
+    return Segmentation(group_lines(blobs, height), scale, height)
