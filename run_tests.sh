@@ -2,7 +2,7 @@
 # Run the whole test suite: sets up .venv with the test tools and Debian's Chromium when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
-BOOTSTRAP_DEV=1
+export BOOTSTRAP_DEV=1
 source ./scripts/bootstrap.sh
 if ! command -v chromium >/dev/null 2>&1; then
     echo "installing Debian's chromium for the browser tests..." >&2

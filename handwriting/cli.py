@@ -8,8 +8,14 @@ class Parser(argparse.ArgumentParser):
         fail(message, prog=self.prog)
 
 
+def program():
+    """How the user started us: `python -m handwriting.x` rather than a file path."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    return f"python -m {spec.name}" if spec and spec.name else sys.argv[0]
+
+
 def fail(message, prog=None):
-    print(f"{prog or sys.argv[0]}: error: {message}", file=sys.stderr)
+    print(f"{prog or program()}: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 
 

@@ -113,7 +113,7 @@ def binarise(contrast, flat):
     without keeping the faint text that shows through from the back of the page. Ruled lines are
     erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
     pixels = _sample(contrast)
-    paper = pixels[pixels < np.percentile(pixels, 60)]
+    paper = pixels[pixels <= np.percentile(pixels, 60)]
     noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper)))) if paper.size else 0.0
     strongest = float(np.percentile(pixels, 99.9))
     high = max(0.45 * strongest, 0.12, float(np.median(paper)) + 6 * noise)

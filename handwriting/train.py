@@ -43,9 +43,9 @@ def split(data, seed, subset):
     import numpy as np
 
     order = np.random.default_rng(seed).permutation(len(data.x_train))
+    held = min(VALIDATION, subset // 5) if subset else VALIDATION
     if subset:
-        order = order[: subset + min(VALIDATION, subset // 5)]
-    held = min(VALIDATION, len(order) // 5)
+        order = order[: subset + held]
     train, val = order[:-held], order[-held:]
     return (data.x_train[train], data.y_train[train]), (data.x_train[val], data.y_train[val])
 
@@ -145,15 +145,16 @@ def versions():
 def main(argv=None):
     args = parse_args(argv)
     from handwriting import data as mnist
-    from handwriting import model as models
 
-    if args.arch not in models.ARCHITECTURES:
-        cli.fail(f"unknown --arch {args.arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
     cli.check_writable(args.out)
     try:
         data = mnist.load(args.data)
     except mnist.DataError as error:
         cli.fail(str(error))
+    from handwriting import model as models
+
+    if args.arch not in models.ARCHITECTURES:
+        cli.fail(f"unknown --arch {args.arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
 
     import keras
     import numpy as np
@@ -171,8 +172,11 @@ def main(argv=None):
     compile_model(model, args.arch, steps)
     print(f"{args.arch}: {model.count_params():,} parameters, {len(x_train):,} training and "
           f"{len(x_val):,} validation images, {args.epochs} epochs", flush=True)
+    # Checkpoints go beside the target and replace it only at the end, so that a server or an
+    # evaluation never reads a half-written or half-trained model.
+    partial = args.out.with_name(f".{args.out.stem}.partial.keras")
     callbacks = [
-        keras.callbacks.ModelCheckpoint(args.out, monitor="val_accuracy", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(partial, monitor="val_accuracy", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=args.patience, restore_best_weights=True),
         Eta(args.epochs),
     ]
@@ -185,7 +189,7 @@ def main(argv=None):
     )
     wall = time.monotonic() - started
 
-    best = keras.models.load_model(args.out)
+    best = keras.models.load_model(partial)
     best_val = max(history.history["val_accuracy"])
     test_x = data.x_test[..., None].astype("float32") / 255.0
     probabilities = best.predict(test_x, batch_size=1000, verbose=0)
@@ -211,6 +215,7 @@ def main(argv=None):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
     }
+    os.replace(partial, args.out)
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"saved {args.out}: validation {best_val:.4f}, test accuracy {test_accuracy:.4f}, "
           f"{wall / 60:.1f} min")

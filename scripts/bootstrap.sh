@@ -1,17 +1,21 @@
-# Sourced by the run_*.sh scripts: create .venv from the pinned requirements when it is missing or stale.
-# Set BOOTSTRAP_DEV=1 to add the test tools. Idempotent: a stamp records what was installed.
+# Sourced by the run_*.sh scripts: create .venv from the pinned requirements when it is missing or
+# stale. BOOTSTRAP_DEV=1 adds the test tools. Idempotent: a stamp per requirements file records
+# what was installed, so a second run costs a file comparison.
 VENV="${VENV:-.venv}"
-_want="$(cat requirements.txt)"
-if [ "${BOOTSTRAP_DEV:-0}" = 1 ]; then _want="$_want$(cat requirements-dev.txt)"; fi
-_stamp="$VENV/.installed"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$_stamp" 2>/dev/null)" != "$_want" ]; then
-    echo "setting up $VENV (first run only)..." >&2
-    [ -x "$VENV/bin/python" ] || python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
-    if [ "${BOOTSTRAP_DEV:-0}" = 1 ]; then
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+_install() {  # _install REQUIREMENTS STAMP
+    if [ "$(cat "$VENV/$2" 2>/dev/null)" != "$(cat "$1")" ]; then
+        echo "installing $1 into $VENV (first run only)..." >&2
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$1"
+        cp "$1" "$VENV/$2"
     fi
-    printf '%s' "$_want" > "$_stamp"
+}
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "creating $VENV..." >&2
+    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+fi
+_install requirements.txt .installed
+if [ "${BOOTSTRAP_DEV:-0}" = 1 ]; then
+    _install requirements-dev.txt .installed-dev
 fi
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"

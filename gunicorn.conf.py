@@ -1,0 +1,30 @@
+"""Gunicorn settings for ./run_app.sh, every one overridable from the environment.
+
+Workers import `main:app` after the fork (no preload), so each loads and warms its own model
+before it accepts a request, and TensorFlow's thread pools are capped per worker
+(HANDWRITING_TF_THREADS) before its first op. The defaults suit a 2-core machine.
+"""
+import os
+
+from gunicorn.http import wsgi
+
+wsgi.SERVER = "digit-reader"  # the Server header names the service, not the server software
+
+wsgi_app = "main:app"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+preload_app = False
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))  # also bounds a worker's model load
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+control_socket_disable = True
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Method, path and query, status, size and time: request bodies, and so images, are never logged.
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'

@@ -1,0 +1,93 @@
+"""The web service: `create_app()` builds it, `main:app` is what gunicorn serves, and
+`python main.py` runs a development server (HOST, PORT; FLASK_DEBUG=1 for debug mode).
+
+Under gunicorn `app` is first touched inside each worker, so the model loads after the fork, once
+per worker, and is warmed before the worker takes its first request.
+"""
+import logging
+import os
+
+from flask import Flask, render_template
+
+from handwriting import api, config
+
+log = logging.getLogger("digit-reader")
+
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def load_engine(model_path, settings):
+    """The warmed Recognizer, or None when the model cannot be loaded: the service then stays up
+    and answers 503, so that the probes and the page can say why."""
+    from handwriting.recognition import Recognizer
+
+    try:
+        engine = Recognizer(model_path, settings)
+        engine.warm()
+    except Exception as error:
+        log.error("model not loaded from %s: %s: %s", model_path, type(error).__name__, error)
+        return None
+    log.info("model %s (%s) loaded from %s", engine.name, engine.version, model_path)
+    return engine
+
+
+def create_app(model_path=None, recognizer=None, settings=None):
+    """The Flask app. Pass a ready `recognizer` to share one engine, else the model at `model_path`
+    (default: the configured one) is loaded and warmed now."""
+    settings = settings or config.settings()
+    engine = recognizer or load_engine(model_path or settings.model_path, settings)
+    app = Flask(__name__, static_folder="handwriting/static", template_folder="templates")
+    api.init_app(app, engine, settings)
+
+    @app.get("/")
+    def page():
+        limit = settings.max_upload_bytes
+        return render_template("index.html", max_upload_bytes=limit, max_upload_mb=limit / (1024 * 1024))
+
+    @app.after_request
+    def secure(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+def _log_to_stderr():
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def __getattr__(name):
+    """`main.app` is built on first use, so importing `create_app` loads no model."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _log_to_stderr()
+    globals()["app"] = create_app()
+    return globals()["app"]
+
+
+if __name__ == "__main__":
+    _log_to_stderr()
+    create_app().run(
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "5000")),
+        debug=os.environ.get("FLASK_DEBUG") == "1",
+    )

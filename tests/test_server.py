@@ -1,0 +1,157 @@
+"""./run_app.sh as shipped, which is also the Docker image's command: real gunicorn workers on a
+free port, spoken to over real HTTP."""
+import base64
+import http.client
+import io
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from test_api import compose
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+START_TIMEOUT_S = 300  # a deadline for a cold start on a busy machine, not a timing assumption
+LABELS = (4, 0, 9)
+WORKERS = 2
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def call(port, method, path, body=None, headers=None, encode_chunked=False):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        connection.request(method, path, body=body, headers=headers or {}, encode_chunked=encode_chunked)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def multipart(fields):
+    """A multipart/form-data body from {name: (filename, bytes)}."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+        for name, (filename, data) in fields.items()
+    ]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@dataclass
+class Server:
+    port: int
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self):
+        return self.log_path.read_text()
+
+    def wait_for(self, predicate):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"run_app.sh exited:\n{self.log()[-4000:]}"
+            if predicate():
+                return
+            time.sleep(0.5)
+        pytest.fail(f"still waiting after {START_TIMEOUT_S} s:\n{self.log()[-4000:]}")
+
+
+def ready(port):
+    try:
+        return call(port, "GET", "/api/ready")[0] == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    env = {
+        **os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS), "GUNICORN_THREADS": "2",
+    }
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(["./run_app.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    running = Server(port, log_path, process)
+    try:
+        running.wait_for(lambda: ready(port))
+        yield running
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def digits_png(mnist):
+    buffer = io.BytesIO()
+    Image.fromarray(compose(mnist, LABELS)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_reads_a_multi_digit_image_over_http(server, digits_png):
+    port = server.port
+    body, content_type = multipart({"file": ("digits.png", digits_png)})
+    status, headers, raw = call(port, "POST", "/api/digit_recognize?crops=1", body, {"Content-Type": content_type})
+    answer = json.loads(raw)
+    assert status == 200, answer
+    assert answer["text"] == "".join(map(str, LABELS))
+    assert answer["count"] == 3 and all("crop" in p for p in answer["predictions"])
+    assert headers["Server"] == "digit-reader"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_25_mb_upload_receives_413(server):
+    port = server.port
+    body, content_type = multipart({"file": ("huge.png", b"\0" * (25 * 1024 * 1024))})
+    status, _, raw = call(port, "POST", "/api/digit_recognize", body, {"Content-Type": content_type})
+    assert status == 413
+    assert json.loads(raw)["error"]["code"] == "too_large"
+
+
+def test_a_25_mb_chunked_upload_receives_413(server):
+    port = server.port
+    chunks = (b"\0" * (1024 * 1024) for _ in range(25))
+    status, _, raw = call(port, "POST", "/api/digit_recognize", chunks, {"Content-Type": "application/json"}, True)
+    assert status == 413
+    assert json.loads(raw)["error"]["code"] == "too_large"
+
+
+def test_errors_are_json_over_http(server):
+    port = server.port
+    for method, path, status in (("GET", "/api/digit_recognize", 405), ("GET", "/api/missing", 404)):
+        answer = call(port, method, path)
+        assert answer[0] == status
+        assert json.loads(answer[2])["success"] is False
+
+
+def test_page_and_assets_are_served_with_a_strict_policy(server):
+    port = server.port
+    status, headers, html = call(port, "GET", "/")
+    assert status == 200 and b'<script src="/static/app.js"' in html
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    status, headers, _ = call(port, "GET", "/static/app.js")
+    assert status == 200 and "javascript" in headers["Content-Type"]
+
+
+def test_each_worker_loads_the_model_and_the_log_holds_no_image(server, digits_png):
+    encoded = base64.b64encode(digits_png).decode()
+    body = json.dumps({"image": f"data:image/png;base64,{encoded}"})
+    assert call(server.port, "POST", "/api/digit_recognize", body, {"Content-Type": "application/json"})[0] == 200
+    server.wait_for(lambda: server.log().count("loaded from") >= WORKERS)
+    log = server.log()
+    assert log.count("Booting worker") == WORKERS
+    assert '"POST /api/digit_recognize HTTP/1.1" 200' in log
+    assert encoded[:40] not in log and "iVBOR" not in log

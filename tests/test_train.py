@@ -1,0 +1,96 @@
+"""The training CLI end to end on a small subset, and its one-line refusals of bad input."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ERROR = re.compile(r"python -m handwriting\.train: error: \S")
+META_KEYS = {
+    "name", "arch", "params", "epochs", "epochs_requested", "batch_size", "seed", "augmented", "train_images",
+    "validation_accuracy", "test_accuracy", "data_sha256", "train_seconds", "cpu_count", "date", "versions",
+}
+# The issue's bar: one epoch on 2,000 images clears 90 %; small plain batches get there (about 93 %).
+SUBSET, BATCH = 2000, 8
+
+
+def train(tmp_path, *args):
+    """Run the CLI the way a user does, with TensorFlow's C++ logging quiet and reports/ out of reach."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HANDWRITING_REPORTS": str(tmp_path / "default-reports")}
+    return subprocess.run(
+        [sys.executable, "-m", "handwriting.train", *map(str, args)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=540,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist_path):
+    folder = tmp_path_factory.mktemp("train")
+    result = train(folder, "--data", mnist_path, "--epochs", 1, "--subset", SUBSET, "--batch-size", BATCH,
+                   "--no-augment", "--out", folder / "digit.keras", "--reports", folder / "reports")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder
+
+
+def test_one_epoch_model_loads_and_scores_over_90_percent(trained, mnist):
+    import keras
+
+    model = keras.models.load_model(trained / "digit.keras")
+    x = mnist.x_test[:1000, ..., None].astype(np.float32) / 255.0
+    accuracy = (model.predict(x, verbose=0).argmax(axis=1) == mnist.y_test[:1000]).mean()
+    assert accuracy > 0.90
+
+
+def test_metadata_describes_the_run(trained, mnist):
+    meta = json.loads((trained / "digit.json").read_text())
+    assert set(meta) == META_KEYS
+    assert meta["name"] == "digit" and meta["arch"] == "cnn"
+    assert meta["epochs"] == meta["epochs_requested"] == 1
+    assert meta["batch_size"] == BATCH and meta["seed"] == 42 and meta["augmented"] is False
+    assert meta["train_images"] == SUBSET
+    assert meta["params"] > 0 and meta["train_seconds"] > 0
+    assert meta["test_accuracy"] > 0.90 and 0.0 <= meta["validation_accuracy"] <= 1.0
+    assert meta["data_sha256"] == mnist.sha256
+    assert {"python", "tensorflow", "keras", "numpy", "opencv"} <= set(meta["versions"])
+
+
+def test_history_and_curves_go_to_the_reports_folder(trained):
+    history = json.loads((trained / "reports" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history[0])
+    assert (trained / "reports" / "history.csv").read_text().startswith("epoch,")
+    assert (trained / "reports" / "training_curves.png").read_bytes().startswith(b"\x89PNG")
+    assert not (trained / "default-reports").exists()
+
+
+REFUSALS = {
+    "an unknown architecture": ({"--arch": "resnet"}, "resnet"),
+    "a missing data file": ({"--data": "{tmp}/missing.npz"}, "not found"),
+    "a corrupt data file": ({"--data": "{tmp}/random.npz"}, "not a readable"),
+    "an --out under /proc": ({"--out": "/proc/no-such-folder/m.keras"}, "cannot write"),
+    "an --out under a file": ({"--out": "{tmp}/random.npz/m.keras"}, "cannot write"),
+    "an --out that is not .keras": ({"--out": "{tmp}/m.h5"}, ".keras"),
+    "zero epochs": ({"--epochs": "0"}, "--epochs"),
+    "negative epochs": ({"--epochs": "-3"}, "--epochs"),
+    "epochs that are not a number": ({"--epochs": "ten"}, "--epochs"),
+}
+
+
+@pytest.mark.parametrize("problem", REFUSALS)
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, mnist_path, problem):
+    changes, reason = REFUSALS[problem]
+    (tmp_path / "random.npz").write_bytes(np.random.default_rng(2).bytes(4096))
+    # Were the refusal ever to go missing, these settings make the run short rather than an hour long.
+    options = {"--data": mnist_path, "--out": "{tmp}/m.keras", "--epochs": "1", "--subset": "100", **changes}
+    args = [str(part).format(tmp=tmp_path) for pair in options.items() for part in pair]
+    result = train(tmp_path, *args)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert not any("Traceback" in line for line in lines), result.stderr
+    assert [line for line in lines if ERROR.match(line)] == lines[-1:], result.stderr
+    assert reason in lines[-1]
