@@ -38,15 +38,17 @@ def load_model(path):
         model = keras.models.load_model(path, compile=False)
     except Exception as error:
         cli.fail(f"{path} is not a loadable Keras model: {type(error).__name__}")
-    if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) != (CLASSES,):
-        cli.fail(f"{path} maps {model.input_shape} to {model.output_shape}, expected (28, 28, 1) to ({CLASSES},)")
+    if tuple(model.input_shape[1:]) != (28, 28, 1) or tuple(model.output_shape[1:]) not in ((CLASSES,), (CLASSES + 1,)):
+        cli.fail(f"{path} maps {model.input_shape} to {model.output_shape}, expected (28, 28, 1) to ({CLASSES},)"
+                 f" or ({CLASSES + 1},)")
     return model
 
 
 def predict(model, images):
-    """Softmax probabilities for uint8 (N, 28, 28) images, fed as the models expect them."""
+    """Softmax probabilities of the ten digits for uint8 (N, 28, 28) images; a model's extra
+    "not a digit" class is left out, as every test image is a digit."""
     x = images[..., None].astype(np.float32) / 255.0
-    return model.predict(x, batch_size=500, verbose=0)
+    return model.predict(x, batch_size=500, verbose=0)[:, :CLASSES]
 
 
 def confusion(y, pred, classes=CLASSES):

@@ -1,12 +1,14 @@
 """Digit classifiers: each architecture is a function that returns an uncompiled Keras model.
 
 Every model takes float32 images of shape (28, 28, 1) in [0, 1], white strokes on black as in
-MNIST, and returns ten softmax probabilities.
+MNIST, and returns eleven softmax probabilities: the ten digits, then "not one digit" (pairs of
+touching digits, stray strokes; see rejects.py).
 """
 import keras
 from keras import layers
 
 INPUT_SHAPE = (28, 28, 1)
+CLASSES = 11
 
 
 def _conv(x, filters, kernel, strides=1, padding="same"):
@@ -18,7 +20,7 @@ def _conv(x, filters, kernel, strides=1, padding="same"):
 def linear():
     """Softmax regression on the pixels: the baseline every other model must beat."""
     inputs = keras.Input(INPUT_SHAPE)
-    outputs = layers.Dense(10, activation="softmax")(layers.Flatten()(inputs))
+    outputs = layers.Dense(CLASSES, activation="softmax")(layers.Flatten()(inputs))
     return keras.Model(inputs, outputs, name="linear")
 
 
@@ -33,7 +35,7 @@ def cnn():
         x = layers.Dropout(0.4)(x)
     x = _conv(x, 128, 4, padding="valid")
     x = layers.Dropout(0.4)(layers.Flatten()(x))
-    outputs = layers.Dense(10, activation="softmax")(x)
+    outputs = layers.Dense(CLASSES, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -56,7 +58,7 @@ def advanced():
     x = _separable(x, 256)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(10, activation="softmax")(x)
+    outputs = layers.Dense(CLASSES, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="advanced")
 
 

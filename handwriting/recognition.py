@@ -8,7 +8,7 @@ import numpy as np
 from handwriting import config, decoding
 from handwriting.normalisation import to_mnist
 from handwriting.reading import Box, Digit, Reading
-from handwriting.segmentation import Blob, cut_candidates, segment
+from handwriting.segmentation import cut_candidates, segment
 
 SPLIT_PENALTY = 0.15  # log-probability a cut must win by, so that a confident whole digit stays whole
 WHOLE_CONFIDENT = 0.85  # a blob no wider than one digit and read this surely is never cut
@@ -105,7 +105,11 @@ class _Piece:
 
     @property
     def score(self):
-        return math.log(max(float(self.probabilities.max()), 1e-6))
+        """Log-probability of its likeliest digit (the "not one digit" class never counts),
+        less a prior against pieces much wider than a digit is."""
+        _, _, w, h = self.box
+        wide = max(0.0, w / max(h, 1) - 1.1)
+        return math.log(max(float(self.probabilities[:10].max()), 1e-6)) - 2.0 * wide
 
 
 class _Plan:
@@ -132,7 +136,7 @@ class _Plan:
     def best(self):
         n = len(self.points)
         whole = self.pieces[self.index[(0, n - 1)]] if (0, n - 1) in self.index else None
-        if whole is not None and self.keep_whole and whole.probabilities.max() >= WHOLE_CONFIDENT:
+        if whole is not None and self.keep_whole and whole.probabilities[:10].max() >= WHOLE_CONFIDENT:
             return [whole]
         score = [-math.inf] * n
         back = [None] * n
@@ -166,7 +170,7 @@ def _cap(lines, limit):
 
 
 def _digit(piece, line, to_original):
-    probabilities = piece.probabilities
+    probabilities = piece.probabilities[:10]
     ranked = np.argsort(probabilities)[::-1]
     x, y, w, h = piece.box
     box = Box(
@@ -177,4 +181,3 @@ def _digit(piece, line, to_original):
     return Digit(int(ranked[0]), float(probabilities[ranked[0]]), alternatives, box, line, piece.crop)
 
 
-__all__ = ["Recognizer", "Blob", "limit_threads"]

@@ -52,16 +52,28 @@ def _sample(image, size=100_000):
     return image[::step, ::step].ravel()
 
 
-def dark_ink(grey):
-    """The image with ink darker than the background, deciding polarity from both tails of the
-    histogram around the median (the background), not from the global mean."""
+def dark_ink(grey, flat):
+    """The image with ink darker than the background. A drawing's background is its most common
+    value, so the ink is on the other side of it. A photo is of ink on paper unless it is mostly
+    dark, mostly lighter detail, and its thin strokes (top-hats) are light too, as chalk on a board
+    is: a bright sheet on a darker table must not flip it."""
     pixels = _sample(grey)
+    if flat:
+        mode = int(np.bincount(pixels, minlength=256).argmax())
+        ink = pixels[np.abs(pixels.astype(np.int16) - mode) > 32]
+        return 255 - grey if ink.size and ink.mean() > mode else grey
     median = float(np.median(pixels))
     low, high = np.percentile(pixels, (1, 99))
     delta = max(0.25 * (high - low), 8.0)
-    darker = np.count_nonzero(pixels < median - delta)
-    lighter = np.count_nonzero(pixels > median + delta)
-    return 255 - grey if lighter > darker else grey
+    if median >= 100 or np.count_nonzero(pixels > median + delta) <= 3 * np.count_nonzero(pixels < median - delta):
+        return grey
+    scale = min(1.0, 600 / max(grey.shape))
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    strong = max(delta, 20.0)
+    dark = np.count_nonzero(cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel) > strong)
+    light = np.count_nonzero(cv2.morphologyEx(small, cv2.MORPH_TOPHAT, kernel) > strong)
+    return 255 - grey if light > 2 * dark else grey
 
 
 def _otsu(values):
@@ -73,9 +85,9 @@ def ink_contrast(grey):
     """Per-pixel ink strength in [0, 1] relative to the local paper, and whether the background is
     flat: a drawing or a clean scan, where a fifth or more of the pixels share one exact value,
     rather than a photograph under uneven light."""
-    grey = dark_ink(grey)
+    flat = np.bincount(_sample(grey), minlength=256).max() >= 0.2 * _sample(grey).size
+    grey = dark_ink(grey, flat)
     pixels = _sample(grey)
-    flat = np.bincount(pixels, minlength=256).max() >= 0.2 * pixels.size
     g = grey.astype(np.float32)
     if flat:
         level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
@@ -280,64 +292,57 @@ def plausible(blob, height, shape):
     return blob.h <= 2.5 * height
 
 
-def group_lines(blobs, height):
-    """Chain each blob to its best right-hand neighbour within a slant of 50 degrees, then merge
-    chains whose vertical extents overlap: tolerant of slanted lines and wide gaps."""
-    order = sorted(range(len(blobs)), key=lambda i: blobs[i].cx)
-    following, taken = {}, set()
-    for i in order:
-        a = blobs[i]
-        best, best_cost = None, None
-        for j in order:
-            b = blobs[j]
+def text_angle(blobs, height):
+    """The slant of the lines: the median direction from each blob to its nearest right-hand
+    neighbour within 50 degrees of horizontal."""
+    angles = []
+    for a in blobs:
+        nearest = None
+        for b in blobs:
             dx, dy = b.cx - a.cx, b.cy - a.cy
-            reach = 4.0 * max(a.h, b.h, 0.6 * height)
-            if dx <= 0 or j in taken or abs(dy) > 1.2 * dx or np.hypot(dx, dy) > reach:
-                continue
-            cost = dx + 2.0 * abs(dy)
-            if best_cost is None or cost < best_cost:
-                best, best_cost = j, cost
-        if best is not None:
-            following[i] = best
-            taken.add(best)
-    chains = []
-    for i in order:
-        if i in taken:
-            continue
-        chain = [i]
-        while chain[-1] in following:
-            chain.append(following[chain[-1]])
-        chains.append([blobs[k] for k in chain])
-    chains = _merge_overlapping(chains)
-    chains.sort(key=lambda c: np.mean([b.cy for b in c]))
-    return [sorted(c, key=lambda b: b.cx) for c in chains]
+            distance = np.hypot(dx, dy)
+            if dx > 0 and abs(dy) <= 1.2 * dx and distance <= 4 * max(a.h, b.h, 0.6 * height):
+                if nearest is None or distance < nearest[0]:
+                    nearest = (distance, np.arctan2(dy, dx))
+        if nearest:
+            angles.append(nearest[1])
+    return float(np.median(angles)) if angles else 0.0
 
 
-def _merge_overlapping(chains):
-    def extent(chain):
-        return min(b.y for b in chain), max(b.y + b.h for b in chain)
+def group_lines(blobs, height):
+    """Lines top to bottom, each left to right, measured along and across the text's own slant,
+    so slanted lines, uneven baselines and wide gaps between digits all read in order."""
+    angle = text_angle(blobs, height)
+    cos, sin = np.cos(angle), np.sin(angle)
+    across = {id(b): b.cy * cos - b.cx * sin for b in blobs}
+    along = {id(b): b.cx * cos + b.cy * sin for b in blobs}
+    lines = []
+    for blob in sorted(blobs, key=lambda b: across[id(b)]):
+        if lines and abs(across[id(blob)] - np.mean([across[id(o)] for o in lines[-1]])) <= 0.55 * height:
+            lines[-1].append(blob)
+        else:
+            lines.append([blob])
+    return [sorted(line, key=lambda b: along[id(b)]) for line in lines]
 
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(chains)):
-            for j in range(i + 1, len(chains)):
-                (top1, bottom1), (top2, bottom2) = extent(chains[i]), extent(chains[j])
-                overlap = min(bottom1, bottom2) - max(top1, top2)
-                if overlap > 0.5 * min(bottom1 - top1, bottom2 - top2):
-                    chains[i] = chains[i] + chains.pop(j)
-                    merged = True
-                    break
-            if merged:
-                break
-    return chains
+
+def _frames(blobs, shape):
+    """Blobs a third of the picture or more that enclose two or more much smaller upright marks:
+    the edge of a sheet or a box drawn around digits, not a digit (which may hold a speck or a
+    line remnant in a loop)."""
+    def inside(inner, outer):
+        return (outer.x <= inner.x and outer.y <= inner.y and inner.x + inner.w <= outer.x + outer.w
+                and inner.y + inner.h <= outer.y + outer.h and inner.w <= 3 * inner.h
+                and inner.h < 0.5 * outer.h)
+
+    big = [a for a in blobs if a.w > 0.3 * shape[1] and a.h > 0.3 * shape[0]]
+    return {id(a) for a in big if sum(inside(b, a) for b in blobs if b is not a) >= 2}
 
 
 def cut_candidates(blob, height):
     """Columns where a blob of touching digits may be cut: minima of the ink profile and, for
     overlaps without a minimum, even divisions of the width. Empty for a blob too narrow to hold two."""
     h = max(blob.h, 0.6 * height)
-    if blob.w < 0.8 * h:
+    if blob.w < 0.5 * h:
         return []
     profile = cv2.GaussianBlur((blob.mask > 0).sum(axis=0).astype(np.float32).reshape(1, -1), (0, 0), max(1.0, 0.03 * h)).ravel()
     margin = 0.2 * h
@@ -360,6 +365,8 @@ def segment(rgb, working_side=1600):
     grey, scale = working_grey(rgb, working_side)
     contrast, flat = ink_contrast(grey)
     blobs = components(binarise(contrast, flat), flat)
+    frames = _frames(blobs, grey.shape)
+    blobs = [b for b in blobs if id(b) not in frames]
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
     blobs = [b for b in blobs if plausible(b, height, grey.shape)]

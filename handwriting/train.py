@@ -50,15 +50,35 @@ def split(data, seed, subset):
     return (data.x_train[train], data.y_train[train]), (data.x_train[val], data.y_train[val])
 
 
-def dataset(x, y, batch_size, seed, augment):
+def with_rejects(x, y, seed):
+    """The digits, their copies as the engine normalises them, and "not one digit" examples made
+    from the same digits (about one in eight), with label NOT_A_DIGIT."""
+    import numpy as np
+
+    from handwriting import rejects
+
+    others = rejects.not_digits(x, len(x) // 8, seed)
+    served = np.concatenate([rejects.as_served(x), others])
+    plain = np.concatenate([x, others])
+    labels = np.concatenate([y, np.full(len(others), rejects.NOT_A_DIGIT, y.dtype)])
+    return plain, served, labels
+
+
+def dataset(plain, served, y, batch_size, seed, training, augment):
+    """Batches that take each image at random as MNIST drew it or as the engine normalises it."""
     import tensorflow as tf
 
     from handwriting.augment import augment as distort
 
-    ds = tf.data.Dataset.from_tensor_slices((x[..., None], y.astype("int32")))
-    if augment:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b))
+    ds = tf.data.Dataset.from_tensor_slices((plain[..., None], served[..., None], y.astype("int32")))
+    if training:
+        ds = ds.shuffle(len(plain), seed=seed, reshuffle_each_iteration=True)
+
+    def pick(a, b, label):
+        chosen = tf.random.uniform([tf.shape(a)[0], 1, 1, 1]) < 0.5
+        return tf.cast(tf.where(chosen, a, b), tf.float32) / 255.0, label
+
+    ds = ds.batch(batch_size).map(pick)
     if augment:
         ds = ds.map(lambda a, b: (distort(a), b), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -161,17 +181,19 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_val, y_val) = split(data, args.seed, args.subset)
-    train_ds = dataset(x_train, y_train, args.batch_size, args.seed, not args.no_augment)
-    val_ds = dataset(x_val, y_val, 512, args.seed, False)
+    train_sets = with_rejects(x_train, y_train, args.seed)
+    train_ds = dataset(*train_sets, args.batch_size, args.seed, True, not args.no_augment)
+    val_ds = dataset(*with_rejects(x_val, y_val, args.seed + 1), 512, args.seed, False, False)
     if args.arch == "advanced":
-        train_ds = train_ds.map(lambda a, b: (a, keras.ops.one_hot(b, 10)))
-        val_ds = val_ds.map(lambda a, b: (a, keras.ops.one_hot(b, 10)))
-    steps = args.epochs * int(np.ceil(len(x_train) / args.batch_size))
+        train_ds = train_ds.map(lambda a, b: (a, keras.ops.one_hot(b, models.CLASSES)))
+        val_ds = val_ds.map(lambda a, b: (a, keras.ops.one_hot(b, models.CLASSES)))
+    steps = args.epochs * int(np.ceil(len(train_sets[0]) / args.batch_size))
 
     model = models.build(args.arch)
     compile_model(model, args.arch, steps)
-    print(f"{args.arch}: {model.count_params():,} parameters, {len(x_train):,} training and "
-          f"{len(x_val):,} validation images, {args.epochs} epochs", flush=True)
+    print(f"{args.arch}: {model.count_params():,} parameters, {len(x_train):,} training digits and "
+          f"{len(train_sets[0]) - len(x_train):,} non-digits, {len(x_val):,} validation digits, "
+          f"{args.epochs} epochs", flush=True)
     # Checkpoints go beside the target and replace it only at the end, so that a server or an
     # evaluation never reads a half-written or half-trained model.
     partial = args.out.with_name(f".{args.out.stem}.partial.keras")
@@ -192,7 +214,7 @@ def main(argv=None):
     best = keras.models.load_model(partial)
     best_val = max(history.history["val_accuracy"])
     test_x = data.x_test[..., None].astype("float32") / 255.0
-    probabilities = best.predict(test_x, batch_size=1000, verbose=0)
+    probabilities = best.predict(test_x, batch_size=1000, verbose=0)[:, :10]
     test_accuracy = float((probabilities.argmax(1) == data.y_test).mean())
 
     reports = args.reports or config.settings().reports_dir
