@@ -51,6 +51,14 @@ class Decoded:
         return self.width / self.image.shape[1]
 
 
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def _looks_like_image(data):
+    """The signature of a format we read: a file that has one but will not open is corrupt."""
+    return data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def _foreign_format(data):
     head = data[:512].lstrip().lower()
     for magic, name in _FOREIGN:
@@ -65,7 +73,8 @@ def _to_rgb(image):
     """Any Pillow mode to RGB, with transparent areas set to contrast with the strokes."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if values.max(initial=0) > 255 else 255.0
+        sixteen = image.mode.startswith("I;16") or values.max(initial=0) > 255
+        top = 65535.0 if sixteen else 255.0
         grey = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
@@ -95,6 +104,8 @@ def decode(data, max_pixels=40_000_000, reduce_to=None):
     except Image.DecompressionBombError:
         raise TooManyPixels(f"the image has more than {max_pixels:,} pixels") from None
     except UnidentifiedImageError:
+        if _looks_like_image(data):
+            raise CorruptImage("the image is truncated or corrupt") from None
         raise NotAnImage("the file is not an image") from None
     except Exception:
         raise CorruptImage("the image cannot be decoded") from None
@@ -106,14 +117,9 @@ def decode(data, max_pixels=40_000_000, reduce_to=None):
     if width < 1 or height < 1:
         raise CorruptImage("the image has no pixels")
     try:
-        orientation = image.getexif().get(0x0112, 1)
-    except Exception:
-        orientation = 1
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    try:
         if reduce_to and image.format in ("JPEG", "MPO") and max(image.size) > 2 * reduce_to:
             image.draft("RGB", (reduce_to, reduce_to))
+        reduction = width / image.size[0]  # 1, 2, 4 or 8 after a reduced JPEG decode
         image.seek(0)
         image.load()
         image = ImageOps.exif_transpose(image)
@@ -122,4 +128,5 @@ def decode(data, max_pixels=40_000_000, reduce_to=None):
         raise TooManyPixels(f"the image has more than {max_pixels:,} pixels") from None
     except Exception:
         raise CorruptImage("the image is truncated or corrupt") from None
-    return Decoded(np.ascontiguousarray(rgb), width, height)
+    upright_width, upright_height = round(rgb.shape[1] * reduction), round(rgb.shape[0] * reduction)
+    return Decoded(np.ascontiguousarray(rgb), upright_width, upright_height)

@@ -8,7 +8,7 @@ import numpy as np
 from handwriting import config, decoding
 from handwriting.normalisation import to_mnist
 from handwriting.reading import Box, Digit, Reading
-from handwriting.segmentation import cut_candidates, segment
+from handwriting.segmentation import cut_candidates, segment, union
 
 SPLIT_PENALTY = 0.15  # log-probability a cut must win by, so that a confident whole digit stays whole
 WHOLE_CONFIDENT = 0.85  # a blob no wider than one digit and read this surely is never cut
@@ -63,24 +63,18 @@ class Recognizer:
 
     def read_decoded(self, decoded, min_confidence=0.0):
         found = segment(decoded.image, self.settings.working_side)
-        lines = _cap(found.lines, self.settings.max_digits)
-        plans = [[_plan(blob, found.digit_height) for blob in line] for line in lines]
-        crops = [piece.crop for line in plans for plan in line for piece in plan.pieces]
-        probabilities = iter(self.classify(np.array(crops)) if crops else [])
-        for line in plans:
-            for plan in line:
-                for piece in plan.pieces:
-                    piece.probabilities = next(probabilities)
+        lines = [_Line(blobs, found.digit_height) for blobs in _cap(found.lines, self.settings.max_digits)]
+        pieces = [piece for line in lines for piece in line.pieces()]
+        for piece, probabilities in zip(pieces, self.classify(np.array([p.crop for p in pieces]))):
+            piece.probabilities = probabilities
         to_original = decoded.scale / found.scale
-        digits = []
-        for number, line in enumerate(plans):
-            for plan in line:
-                for piece in plan.best():
-                    digit = _digit(piece, number, to_original)
-                    if digit.probability >= self.settings.reject_below:
-                        digits.append(digit)
-        reading = Reading(tuple(digits), decoded.width, decoded.height).filtered(min_confidence)
-        return reading
+        digits = [
+            digit
+            for number, line in enumerate(lines)
+            for piece in line.best()
+            if (digit := _digit(piece, number, to_original)).probability >= self.settings.reject_below
+        ]
+        return Reading(tuple(digits), decoded.width, decoded.height).filtered(min_confidence)
 
 
 class _Piece:
@@ -105,11 +99,8 @@ class _Piece:
 
     @property
     def score(self):
-        """Log-probability of its likeliest digit (the "not one digit" class never counts),
-        less a prior against pieces much wider than a digit is."""
-        _, _, w, h = self.box
-        wide = max(0.0, w / max(h, 1) - 1.1)
-        return math.log(max(float(self.probabilities[:10].max()), 1e-6)) - 2.0 * wide
+        """Log-probability of its likeliest digit; the "not one digit" class never counts."""
+        return math.log(max(float(self.probabilities[:10].max()), 1e-6))
 
 
 class _Plan:
@@ -134,10 +125,11 @@ class _Plan:
                         self.pieces.append(piece)
 
     def best(self):
+        """The best path of pieces through the blob and its score."""
         n = len(self.points)
         whole = self.pieces[self.index[(0, n - 1)]] if (0, n - 1) in self.index else None
         if whole is not None and self.keep_whole and whole.probabilities[:10].max() >= WHOLE_CONFIDENT:
-            return [whole]
+            return [whole], whole.score
         score = [-math.inf] * n
         back = [None] * n
         score[0] = 0.0
@@ -153,11 +145,48 @@ class _Plan:
         while j > 0 and back[j] is not None:
             path.append(self.pieces[self.index[(back[j], j)]])
             j = back[j]
-        return path[::-1]
+        return path[::-1], score[n - 1]
 
 
-def _plan(blob, height):
-    return _Plan(blob, cut_candidates(blob, height), height)
+class _Line:
+    """One line of blobs. Next to each blob's own cuts, two neighbours close enough to be the
+    pieces of one broken digit (a 4 drawn in two strokes, a 0 cut by a ruled line) are also read
+    as one; the reading of the line with the best total score wins."""
+
+    def __init__(self, blobs, height):
+        self.plans = [_Plan(blob, cut_candidates(blob, height), height) for blob in blobs]
+        self.joined = {}
+        for i, (a, b) in enumerate(zip(blobs, blobs[1:])):
+            union_blob = union(a, b)
+            gap = max(a.x, b.x) - min(a.x + a.w, b.x + b.w)
+            # Two narrow pieces may be the sides of a 0 whose top and bottom lay on ruled lines.
+            narrow = max(a.w, b.w) <= 0.45 * max(a.h, b.h)
+            reach = (0.5 if narrow else 0.1) * height
+            if gap <= reach and union_blob.w <= 1.2 * max(union_blob.h, 0.6 * height):
+                self.joined[i] = _Piece(union_blob, 0, union_blob.w)
+
+    def pieces(self):
+        return [piece for plan in self.plans for piece in plan.pieces] + list(self.joined.values())
+
+    def best(self):
+        n = len(self.plans)
+        score = [-math.inf] * (n + 1)
+        back = [None] * (n + 1)
+        score[0] = 0.0
+        readings = [plan.best() for plan in self.plans]
+        for k in range(1, n + 1):
+            path, value = readings[k - 1]
+            options = [(score[k - 1] + value - SPLIT_PENALTY * len(path), k - 1, path)]
+            if k >= 2 and (k - 2) in self.joined:
+                piece = self.joined[k - 2]
+                options.append((score[k - 2] + piece.score - SPLIT_PENALTY, k - 2, [piece]))
+            score[k], *back[k] = max(options, key=lambda option: option[0])
+        path, k = [], n
+        while k > 0:
+            start, pieces = back[k]
+            path[:0] = pieces
+            k = start
+        return path
 
 
 def _cap(lines, limit):

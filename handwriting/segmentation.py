@@ -10,6 +10,9 @@ import cv2
 import numpy as np
 
 
+MAX_BLOBS = 300
+
+
 @dataclass(frozen=True)
 class Blob:
     """One digit candidate in working-image pixels, with its own ink (not its neighbours')."""
@@ -82,7 +85,8 @@ def _otsu(values):
 
 
 def ink_contrast(grey):
-    """Per-pixel ink strength in [0, 1] relative to the local paper, and whether the background is
+    """Per-pixel ink strength in [-1, 1] relative to the local paper (below 0: paper lighter than
+    its estimate, which measures the noise), and whether the background is
     flat: a drawing or a clean scan, where a fifth or more of the pixels share one exact value,
     rather than a photograph under uneven light."""
     flat = np.bincount(_sample(grey), minlength=256).max() >= 0.2 * _sample(grey).size
@@ -91,7 +95,7 @@ def ink_contrast(grey):
     g = grey.astype(np.float32)
     if flat:
         level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
-        return np.clip((level - g) / level, 0, 1), True
+        return np.clip((level - g) / level, -1, 1), True
     # Paper under uneven light: close away strokes at a quarter of the size, then divide.
     factor = 4
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
@@ -101,7 +105,7 @@ def ink_contrast(grey):
     background = cv2.blur(background, (k, k))
     background = cv2.resize(background, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
     paper = float(np.median(background))
-    contrast = np.clip((background - g) / np.maximum(background, max(0.5 * paper, 1.0)), 0, 1)
+    contrast = np.clip((background - g) / np.maximum(background, max(0.5 * paper, 1.0)), -1, 1)
     return contrast * (1 - _surroundings(small, paper, k, g.shape)), False
 
 
@@ -125,11 +129,12 @@ def binarise(contrast, flat):
     without keeping the faint text that shows through from the back of the page. Ruled lines are
     erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
     pixels = _sample(contrast)
-    paper = pixels[pixels <= np.percentile(pixels, 60)]
-    noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper)))) if paper.size else 0.0
+    # Ink only darkens: the spread of the paper lighter than its estimate is the noise alone.
+    lighter = pixels[pixels < 0]
+    noise = 1.4826 * float(np.median(-lighter)) if lighter.size > 0.05 * pixels.size else 0.0
     strongest = float(np.percentile(pixels, 99.9))
-    high = max(0.45 * strongest, 0.12, float(np.median(paper)) + 6 * noise)
-    low = max(0.5 * high, 0.06, float(np.median(paper)) + 3 * noise)
+    high = max(0.45 * strongest, 0.12, 6 * noise)
+    low = max(0.5 * high, 0.06, 3 * noise)
     weak = erase_lines((contrast > low).astype(np.uint8) * 255, flat)
     count, labels = cv2.connectedComponents(weak, connectivity=8)
     seeded = np.zeros(count, bool)
@@ -158,35 +163,47 @@ def find_lines(mask, flat):
         count, labels, stats, _ = cv2.connectedComponentsWithStats(chained, connectivity=8)
         side = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
         candidates = np.flatnonzero(side >= span * extent + reach - 1)
-        runs = (labels * (straight > 0))
+        runs = labels * (straight > 0)
         long_ids = [i for i in candidates[candidates > 0] if _is_line(runs == i, horizontal)]
         if not long_ids or (flat and len(long_ids) < 2):
             continue
-        found = np.isin(labels, long_ids) & (straight > 0)
-        grown = cv2.dilate(found.astype(np.uint8) * 255, np.ones((3, 1) if horizontal else (1, 3), np.uint8))
-        grown = cv2.bitwise_and(grown, mask)
+        found = np.isin(runs, long_ids)
+        # The line's ink: along it (short pieces between strokes too) and across its thickness.
+        thickness = _run_length(found if horizontal else found.T) + 2
+        along = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
+        grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(along, np.uint8)), mask)
         # Where a stroke crosses or lies on the line, the ink is thicker than the line: keep it.
-        across = np.count_nonzero(grown, axis=0 if horizontal else 1)
-        thickness = int(np.median(across[across > 0])) + 2
-        thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness + 1, 1) if horizontal else (1, thickness + 1), np.uint8))
+        thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8))
         lines = cv2.bitwise_or(lines, cv2.bitwise_and(grown, cv2.bitwise_not(thick)))
     return lines
 
 
+def _run_length(pixels):
+    """Mean length of the vertical runs of a boolean image: the thickness of horizontal lines."""
+    starts = np.count_nonzero(pixels[0]) + np.count_nonzero(pixels[1:] & ~pixels[:-1])
+    return max(1, round(np.count_nonzero(pixels) / max(starts, 1)))
+
+
 def _is_line(pixels, horizontal):
-    """A chain of runs is a ruled line when it covers most of its own length and stays in a narrow
-    band around a straight fit; the bars of a row of digits that happen to line up do neither."""
+    """A chain of runs is a ruled line when a straight fit through it is covered along most of
+    the chain's length. The fit is refined on its nearest points, as the thick strokes of the
+    digits a line crosses can outnumber the line's own pixels; bars of digits that merely line
+    up cover too little."""
     ys, xs = np.nonzero(pixels)
     along, across = (xs, ys) if horizontal else (ys, xs)
     if along.size < 2:
         return False
-    covered = np.unique(along)
-    if len(covered) < 0.6 * (covered[-1] - covered[0] + 1):
-        return False
     step = max(1, along.size // 2000)
-    slope, offset = np.polyfit(along[::step], across[::step], 1)
-    spread = np.std(across[::step] - (slope * along[::step] + offset))
-    return spread <= max(2.5, 0.01 * (covered[-1] - covered[0]))
+    a, c = along[::step].astype(np.float64), across[::step].astype(np.float64)
+    fit = np.polyfit(a, c, 1)
+    for _ in range(2):
+        residual = np.abs(c - np.polyval(fit, a))
+        near = residual <= max(2.0, np.percentile(residual, 30))
+        if near.sum() < 2:
+            return False
+        fit = np.polyfit(a[near], c[near], 1)
+    near = np.abs(across - np.polyval(fit, along)) <= max(3.0, 0.01 * np.ptp(along))
+    return len(np.unique(along[near])) >= 0.6 * (np.ptp(along) + 1)
 
 
 def erase_lines(mask, flat):
@@ -216,7 +233,8 @@ def components(mask, flat):
         if touches and (w > 0.5 * width or (h > 0.5 * height and not flat)):
             continue
         blobs.append(Blob(int(x), int(y), int(w), int(h), np.where(labels[y:y + h, x:x + w] == i, 255, 0).astype(np.uint8)))
-    return blobs
+    # A page of noise is thousands of specks: keep the biggest, so the time stays bounded.
+    return sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))[:MAX_BLOBS]
 
 
 def typical_height(blobs):
@@ -261,22 +279,23 @@ def _joinable(blob, height):
 
 
 def merge_fragments(blobs, height):
-    """Join the pieces of broken digits; long flat marks never join, so that the remains of ruled
-    lines cannot grow into a tall false digit."""
+    """Join the pieces of broken digits, biggest first, each absorbing the smaller pieces that
+    belong to it; long flat marks never join, so that the remains of ruled lines cannot grow into
+    a tall false digit."""
     blobs = sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(blobs)):
+    merged = []
+    taken = [False] * len(blobs)
+    for i, blob in enumerate(blobs):
+        if taken[i]:
+            continue
+        grew = _joinable(blob, height)
+        while grew:
+            grew = False
             for j in range(i + 1, len(blobs)):
-                a, b = blobs[i], blobs[j]
-                if _joinable(a, height) and _joinable(b, height) and _belongs(a, b, height):
-                    blobs[i] = union(a, blobs.pop(j))
-                    changed = True
-                    break
-            if changed:
-                break
-    return blobs
+                if not taken[j] and _joinable(blobs[j], height) and _belongs(blob, blobs[j], height):
+                    blob, taken[j], grew = union(blob, blobs[j]), True, True
+        merged.append(blob)
+    return merged
 
 
 def plausible(blob, height, shape):

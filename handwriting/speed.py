@@ -1,0 +1,454 @@
+"""Speed of the service, issue #6: `python -m handwriting.bench --speed` (see --help).
+
+Starts the real server (./run_app.sh, gunicorn's default configuration) on a free port and, side
+by side, measures the server-side and round-trip latency of three reference images, requests per
+second from concurrent keep-alive clients, cold start and memory per worker. Then, in this
+process, it compares the engine's one batched model call per image with the way demos read: the
+same segmentation and normalisation, then one `model.predict` per crop.
+"""
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from handwriting import cli, config
+from handwriting.recognition import Recognizer
+
+PROG = "python -m handwriting.bench"
+IMAGES = {  # key: what the tables call it
+    "canvas": "(a) 1-digit 280x280 canvas PNG",
+    "number": "(b) 6-digit 1200x400 PNG",
+    "photo": "(c) 12-MP photo JPEG",
+}
+WARMUP = 3  # requests or reads per image before the measured ones: first-use costs are not latency
+IN_PROCESS_RUNS = 10  # reads per image for the batched-versus-naive comparison
+START_TIMEOUT_S = 300  # a deadline for a cold start on a busy machine, not a target
+SERVER_SETTINGS = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS")  # dropped: defaults are measured
+_WORKER_LOADED = re.compile(r"model .* \(.*\) loaded from ")  # main.load_engine's line, once per worker
+
+
+class Figure(NamedTuple):
+    """One row of the table: a measurement, and the target it must meet, if any."""
+
+    name: str
+    value: float | None
+    text: str  # the value as printed, with its unit and context
+    target: float | None = None
+    ceiling: bool = True  # the value must be at most the target (else at least)
+    target_text: str = ""
+
+    @property
+    def passed(self):
+        if self.target is None:
+            return None
+        if self.value is None:  # not measured: the request was refused
+            return False
+        return self.value <= self.target if self.ceiling else self.value >= self.target
+
+
+def _positive(text):
+    import argparse
+
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+def add_arguments(parser):
+    parser.add_argument("--requests", type=_positive, default=50, help="--speed: timed requests per image (default: 50)")
+    parser.add_argument("--clients", type=_positive, default=8, help="--speed: concurrent clients for requests/s (default: 8)")
+    parser.add_argument("--seconds", type=_positive, default=10, help="--speed: how long the clients send (default: 10)")
+
+
+# ---- pieces -----------------------------------------------------------------------------------
+
+
+def percentile(values, q):
+    """The q-th percentile with linear interpolation between the closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    position = (len(ordered) - 1) * q / 100.0
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def spread(values):
+    return {"p50": percentile(values, 50), "p95": percentile(values, 95)}
+
+
+def rss_mb(pid):
+    """Resident memory of a process in MB (10^6 bytes), from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    raise ValueError(f"no VmRSS for process {pid}")
+
+
+def children(pid):
+    """The ids of the processes whose parent is `pid`: gunicorn's workers, for its master."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+def machine():
+    """The CPU model and the number of cores this process may use."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "unknown")
+    return {"cpu": model, "cores": len(os.sched_getaffinity(0))}
+
+
+def canvas_png(sample):
+    """A single-digit sample as the page's dark canvas exports it: white strokes on opaque black, RGBA."""
+    image = cv2.imdecode(np.frombuffer(sample.data, np.uint8), cv2.IMREAD_COLOR)
+    if image.mean() > 127:
+        image = 255 - image
+    return sample._replace(data=cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_BGR2BGRA))[1].tobytes())
+
+
+def reference_images(mnist, seed):
+    """{key: synth.Sample} of the three images of issue #6, the latter two as bench's own timing uses."""
+    from handwriting import synth
+
+    return {
+        "canvas": canvas_png(synth.generate("single", mnist.x_test, mnist.y_test, seed, 0)),
+        "number": synth.number_image(mnist.x_test, mnist.y_test, seed, count=6, size=(1200, 400)),
+        "photo": synth.generate("photo", mnist.x_test, mnist.y_test, seed, 0),
+    }
+
+
+def multipart(field, filename, data):
+    """A multipart/form-data body with one file, and its content type."""
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    )
+    return head.encode() + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+class NaiveRecognizer(Recognizer):
+    """The engine's reading with the model called as demos call it: `model.predict` on one crop at a
+    time. It shares the loaded engine's model and settings, so that only the model calls differ."""
+
+    def __init__(self, engine):
+        vars(self).update(vars(engine))
+        self.calls = 0
+
+    def classify(self, crops):
+        outputs = [self.model.predict(np.asarray(crop, np.float32)[None, ..., None] / 255.0, verbose=0)[0] for crop in crops]
+        self.calls += len(outputs)
+        return np.array(outputs, np.float32).reshape(len(outputs), -1)
+
+
+# ---- over HTTP ---------------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection, reopened once when the server has closed it while idle."""
+
+    def __init__(self, port, timeout=120):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def call(self, method, path, body=None, headers=None):
+        """(status, parsed JSON body, round-trip ms)."""
+        for attempt in (0, 1):
+            started = time.perf_counter()
+            try:
+                self.connection.request(method, path, body=body, headers=headers or {})
+                response = self.connection.getresponse()
+                raw = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                if attempt:
+                    raise
+        return response.status, json.loads(raw), (time.perf_counter() - started) * 1000.0
+
+    def recognise(self, body, content_type):
+        return self.call("POST", "/api/digit_recognize", body, {"Content-Type": content_type})
+
+    def close(self):
+        self.connection.close()
+
+
+def latencies(port, body, content_type, requests, warmup=WARMUP):
+    """Server-side (the answer's elapsed_ms) and round-trip ms of `requests` sequential POSTs on one
+    connection, after `warmup` unmeasured ones, and the text of the last answer; or the first
+    refusal, so that one failing image still leaves the others measured."""
+    client = Client(port)
+    server, round_trip = [], []
+    try:
+        for index in range(warmup + requests):
+            status, answer, ms = client.recognise(body, content_type)
+            if status != 200:
+                return {"error": f"HTTP {status} {answer.get('error', {}).get('code', '')}".rstrip()}
+            if index >= warmup:
+                server.append(answer["elapsed_ms"])
+                round_trip.append(ms)
+    finally:
+        client.close()
+    return {"server_ms": spread(server), "round_trip_ms": spread(round_trip), "read": answer["text"]}
+
+
+def throughput(port, body, content_type, clients, seconds):
+    """Requests per second that `clients` threads, each on its own keep-alive connection, get answered
+    with 200 when they send back to back for `seconds`; each first sends one unmeasured request."""
+    start = threading.Barrier(clients + 1)
+    counts, errors, finished = [0] * clients, [0] * clients, [0.0] * clients
+
+    def send(index):
+        client = Client(port)
+        try:
+            client.recognise(body, content_type)
+            start.wait()
+            until = time.perf_counter() + seconds
+            while time.perf_counter() < until:
+                status = client.recognise(body, content_type)[0]
+                counts[index] += status == 200
+                errors[index] += status != 200
+        except OSError:
+            errors[index] += 1
+        finally:
+            finished[index] = time.perf_counter()
+            client.close()
+
+    threads = [threading.Thread(target=send, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = max(finished) - began
+    return {"requests_per_s": sum(counts) / elapsed, "requests": sum(counts), "errors": sum(errors),
+            "clients": clients, "seconds": elapsed}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """./run_app.sh as shipped, started by `serving`."""
+
+    def __init__(self, process, port, log_path, started):
+        self.process, self.port, self.log_path, self.started = process, port, log_path, started
+
+    def fail(self, message):
+        tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
+        cli.fail(f"{message}; the server's log ends:\n{tail}", PROG)
+
+    def _alive(self):
+        if self.process.poll() is not None:
+            self.fail(f"./run_app.sh exited with code {self.process.returncode}")
+        if time.perf_counter() - self.started > START_TIMEOUT_S:
+            self.fail(f"the server was not ready after {START_TIMEOUT_S} s")
+
+    def wait_ready(self):
+        """Seconds from the start of the process to the first 200 of /api/ready. A request sent while
+        the workers still load waits in the listen queue, so it is answered the moment one is ready."""
+        while True:
+            self._alive()
+            client = Client(self.port, timeout=START_TIMEOUT_S)
+            try:
+                status, answer, _ = client.call("GET", "/api/ready")
+            except (OSError, ValueError):
+                time.sleep(0.02)
+                continue
+            finally:
+                client.close()
+            if status == 200:
+                return time.perf_counter() - self.started
+            self.fail(f"/api/ready answered {status}: {answer}")
+
+    def wait_workers(self):
+        """The worker ids and the seconds until every one of them has loaded and warmed its model."""
+        while True:
+            self._alive()
+            workers = children(self.process.pid)
+            loaded = len(_WORKER_LOADED.findall(self.log_path.read_text(errors="replace")))
+            if workers and loaded >= len(workers):
+                return workers, time.perf_counter() - self.started
+            time.sleep(0.05)
+
+
+@contextmanager
+def serving(model=None):
+    """A running ./run_app.sh on a free port with the default gunicorn settings, stopped on exit."""
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if name not in SERVER_SETTINGS}
+    env.update(HOST="127.0.0.1", PORT=str(port))
+    if model:
+        env["HANDWRITING_MODEL"] = str(Path(model).resolve())
+    with tempfile.TemporaryDirectory() as folder:
+        log_path = Path(folder) / "server.log"
+        with log_path.open("w") as log:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [str(config.ROOT / "run_app.sh")], cwd=config.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            yield Server(process, port, log_path, started)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def measure_server(images, args):
+    """Everything measured over HTTP against one server process."""
+    bodies = {key: multipart("file", f"{key}.{'jpg' if key == 'photo' else 'png'}", sample.data) for key, sample in images.items()}
+    with serving(args.model) as server:
+        cold = server.wait_ready()
+        workers, all_ready = server.wait_workers()
+        print(f"server ready in {cold:.1f} s, {len(workers)} workers in {all_ready:.1f} s", file=sys.stderr, flush=True)
+        results = {}
+        for key, (body, content_type) in bodies.items():
+            try:
+                results[key] = latencies(server.port, body, content_type, args.requests)
+            except (OSError, ValueError) as error:
+                server.fail(f"POST of {IMAGES[key]} failed: {type(error).__name__}: {error}")
+            done = results[key].get("error") or f"server p50 {results[key]['server_ms']['p50']:.1f} ms"
+            print(f"{IMAGES[key]}: {done}", file=sys.stderr, flush=True)
+        load = throughput(server.port, *bodies["canvas"], args.clients, args.seconds)
+        rss = [rss_mb(pid) for pid in children(server.process.pid)]
+    return {
+        "cold_start_s": cold, "all_workers_ready_s": all_ready, "workers": len(workers),
+        "rss_mb": rss, "throughput": load, "images": results,
+    }
+
+
+# ---- in this process ---------------------------------------------------------------------------
+
+
+def timed(read, data, runs):
+    """Milliseconds of `runs` calls of read(data), after WARMUP unmeasured ones; and the last text."""
+    for _ in range(WARMUP):
+        read(data)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        text = read(data).text
+        times.append((time.perf_counter() - started) * 1000.0)
+    return times, text
+
+
+def measure_in_process(engine, images, runs=IN_PROCESS_RUNS):
+    """Per image: the engine's read and the naive read, p50 and p95, and how many model calls the
+    naive way makes for one reading."""
+    naive = NaiveRecognizer(engine)
+    results = {}
+    for key, sample in images.items():
+        batched, batched_text = timed(engine.read, sample.data, runs)
+        naive.calls = 0
+        naive_text = naive.read(sample.data).text
+        model_calls = naive.calls
+        slow, _ = timed(naive.read, sample.data, runs)
+        results[key] = {
+            "batched_ms": spread(batched), "naive_ms": spread(slow), "model_calls": model_calls,
+            "speedup": percentile(slow, 50) / percentile(batched, 50), "same_text": naive_text == batched_text,
+        }
+        print(f"{IMAGES[key]}: in-process {results[key]['speedup']:.0f}x faster than naive", file=sys.stderr, flush=True)
+    return results
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+def figures(report):
+    """The table's rows, targets of issue #6 included."""
+    server, local = report["server"], report["in_process"]
+    rows = []
+    for key, name in IMAGES.items():
+        http_ms, comparison = server["images"][key], local[key]
+        target = {"number": 15.0, "photo": 250.0}.get(key)
+        target_text = "" if target is None else f"p50 ≤ {target:.0f} ms"
+        if "error" in http_ms:
+            rows.append(Figure(f"{name}: server-side p50 / p95", None, http_ms["error"], target, target_text=target_text))
+        else:
+            p50, p95 = http_ms["server_ms"]["p50"], http_ms["server_ms"]["p95"]
+            rows.append(Figure(f"{name}: server-side p50 / p95", p50, f"{p50:.1f} / {p95:.1f} ms", target, target_text=target_text))
+            trip = http_ms["round_trip_ms"]
+            rows.append(Figure(f"{name}: round trip p50 / p95", trip["p50"], f"{trip['p50']:.1f} / {trip['p95']:.1f} ms"))
+        speedup = comparison["speedup"]
+        rows.append(Figure(
+            f"{name}: batched engine vs naive predict per crop",
+            speedup,
+            f"{speedup:.1f}x ({comparison['batched_ms']['p50']:.1f} vs {comparison['naive_ms']['p50']:.0f} ms,"
+            f" {comparison['model_calls']} crops{'' if comparison['same_text'] else ', READINGS DIFFER'})",
+            10.0 if key == "number" else None, ceiling=False, target_text="≥ 10x" if key == "number" else "",
+        ))
+    load = server["throughput"]
+    rows.append(Figure(
+        f"{IMAGES['canvas'][:3]} requests/s, {load['clients']} clients", load["requests_per_s"],
+        f"{load['requests_per_s']:.0f} /s ({load['requests']} in {load['seconds']:.1f} s, {load['errors']} errors)",
+        150.0, ceiling=False, target_text="≥ 150 /s",
+    ))
+    rows.append(Figure("cold start to /api/ready 200", server["cold_start_s"], f"{server['cold_start_s']:.1f} s"
+                       f" (all {server['workers']} workers {server['all_workers_ready_s']:.1f} s)", 8.0, target_text="≤ 8 s"))
+    rss = max(server["rss_mb"])
+    rows.append(Figure(f"RSS per worker (max of {len(server['rss_mb'])})", rss,
+                       " / ".join(f"{mb:.0f}" for mb in server["rss_mb"]) + " MB", 700.0, target_text="≤ 700 MB"))
+    return rows
+
+
+def table(rows, markdown):
+    header = ("figure", "measured", "target", "result")
+    cells = [(r.name, r.text, r.target_text, {True: "pass", False: "FAIL", None: ""}[r.passed]) for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---|---:|---|---|"]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
+    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *cells])
+
+
+def run(args):
+    """The --speed mode: the HTTP measurements first, while this process's engine sits idle, then the
+    in-process comparison once the server is gone."""
+    from handwriting import bench
+
+    engine = bench.load_engine(args.model)  # first, so that a bad model fails before the server starts
+    mnist = bench.load_mnist(args.data)
+    images = reference_images(mnist, args.seed)
+    report = {"machine": machine(), "model": str(engine.path), "seed": args.seed, "requests": args.requests}
+    report["server"] = measure_server(images, args)
+    report["in_process"] = measure_in_process(engine, images)
+    report["images"] = {key: {"name": IMAGES[key], "bytes": len(sample.data), "text": sample.text} for key, sample in images.items()}
+    rows = figures(report)
+    report["figures"] = [{**row._asdict(), "passed": row.passed} for row in rows]
+    print(table(rows, args.markdown))
+    print(
+        f"\n{report['machine']['cpu']}, {report['machine']['cores']} cores;"
+        f" gunicorn defaults ({report['server']['workers']} workers); {args.requests} requests per image"
+        f" after {WARMUP} warm-up, {IN_PROCESS_RUNS} in-process reads per image"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")

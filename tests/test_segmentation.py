@@ -1,0 +1,161 @@
+"""Segmentation on pages composed from MNIST test digits, whose true boxes are known: every digit
+found once, in reading order, nothing else; and nothing at all on pages without digits."""
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from handwriting.segmentation import segment
+
+RULE = (170, 200, 240)  # the light blue of a school notebook, RGB
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    """The test digits whose ink is one piece: a digit broken in two is a different problem."""
+    keep = [i for i, image in enumerate(mnist.x_test)
+            if cv2.connectedComponents((image >= 128).astype(np.uint8), connectivity=8)[0] == 2]
+    return mnist.x_test[keep], mnist.y_test[keep]
+
+
+def first_of(digits, labels):
+    images, truth = digits
+    return [images[np.flatnonzero(truth == label)[0]] for label in labels]
+
+
+def glyph(image, height):
+    """An MNIST digit's ink, upscaled so that MNIST's 20-px field becomes `height` px."""
+    ys, xs = np.nonzero(image)
+    crop = image[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    size = (round(crop.shape[1] * height / 20), round(crop.shape[0] * height / 20))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+
+
+def compose(rows, height=80, gap=0.5, line_gap=0.6, margin=60):
+    """Dark ink on white, each row's digits bottom-aligned, `gap` and `line_gap` in units of
+    `height`. Returns the ink coverage, the RGB page, and the true ink boxes (x, y, w, h) per row."""
+    rows = [[glyph(image, height) for image in row] for row in rows]
+    width = max(sum(g.shape[1] for g in row) + gap * height * (len(row) - 1) for row in rows)
+    page_height = len(rows) * height + (len(rows) - 1) * line_gap * height
+    ink = np.zeros((round(page_height) + 2 * margin, round(width) + 2 * margin), np.uint8)
+    boxes = []
+    for r, row in enumerate(rows):
+        bottom, x, found = margin + round(r * (1 + line_gap) * height) + height, margin, []
+        for g in row:
+            y = bottom - g.shape[0]
+            view = ink[y: bottom, x: x + g.shape[1]]
+            np.maximum(view, g, out=view)
+            ys, xs = np.nonzero(g >= 128)
+            found.append((x + xs.min(), y + ys.min(), np.ptp(xs) + 1, np.ptp(ys) + 1))
+            x += g.shape[1] + round(gap * height)
+        boxes.append(found)
+    return ink, np.repeat(255 - ink[..., None], 3, axis=2), boxes
+
+
+def iou(a, b):
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def found_boxes(rgb, working_side=1200):
+    """The blobs' boxes in input pixels, line by line."""
+    found = segment(rgb, working_side)
+    return [[(b.x / found.scale, b.y / found.scale, b.w / found.scale, b.h / found.scale) for b in line]
+            for line in found.lines]
+
+
+def assert_matches(found, truth):
+    """Same lines, same digits in each, in reading order, each box over the true one."""
+    assert [len(line) for line in found] == [len(line) for line in truth], (found, truth)
+    for line, true_line in zip(found, truth):
+        for box, true_box in zip(line, true_line):
+            assert iou(box, true_box) >= 0.5, (box, true_box)
+
+
+@pytest.mark.parametrize("height", [60, 100])
+@pytest.mark.parametrize("working_side", [1200, 300])
+def test_separated_digits_are_found_left_to_right(digits, height, working_side):
+    """At working_side 300 the page is shrunk first: the boxes must still come back in input pixels."""
+    _, rgb, truth = compose([first_of(digits, [3, 1, 4, 1, 5, 9, 2, 6])], height)
+    assert max(rgb.shape) > 300
+    assert_matches(found_boxes(rgb, working_side), truth)
+
+
+def test_the_typical_height_is_the_digits_height_in_working_pixels(digits):
+    _, rgb, _ = compose([first_of(digits, [3, 1, 4, 1, 5, 9, 2, 6])], 90)
+    found = segment(rgb, 400)
+    assert found.scale == pytest.approx(400 / max(rgb.shape))
+    assert found.digit_height / found.scale == pytest.approx(90, rel=0.15)
+
+
+def test_two_lines_of_the_same_length_read_top_line_first(digits):
+    _, rgb, truth = compose([first_of(digits, [2, 0, 2, 4]), first_of(digits, [1, 9, 8, 7])])
+    assert_matches(found_boxes(rgb), truth)
+
+
+@pytest.mark.parametrize("upper, lower", [([1, 2], [3, 4, 5, 6]), ([3, 4, 5, 6], [1, 2]), ([7], [8, 0, 9])])
+def test_two_lines_of_different_lengths_stay_two_lines(digits, upper, lower):
+    """Beside a longer line, the end of a shorter one has its nearest right-hand neighbour in the
+    other line: the two must still come out as two lines, each in its own order."""
+    _, rgb, truth = compose([first_of(digits, upper), first_of(digits, lower)])
+    assert_matches(found_boxes(rgb), truth)
+
+
+def ruled(ink, rules, thickness=2):
+    """The page on ruled paper: the lines drawn first across the whole width, the ink over them."""
+    paper = np.full((*ink.shape, 3), 255, np.uint8)
+    for y in rules:
+        cv2.line(paper, (0, y), (ink.shape[1] - 1, y), RULE, thickness, cv2.LINE_AA)
+    ink_rgb = np.repeat(255 - ink[..., None], 3, axis=2)
+    return np.minimum(paper, ink_rgb)
+
+
+@pytest.mark.parametrize("where", ["across the middle", "along the bottom"])
+def test_digits_written_across_ruled_lines_are_found_without_the_lines(digits, where):
+    """Digits 80 px tall at y = 110-190 on lines 100 px apart: one line crosses each digit at half
+    height, or runs along the digits' bottoms as a baseline."""
+    ink, _, truth = compose([first_of(digits, [3, 1, 4, 7, 5])], margin=110)
+    crossing = 150 if where == "across the middle" else 190
+    rules = range(crossing % 100, ink.shape[0], 100)
+    assert len(rules) == 3
+    assert_matches(found_boxes(ruled(ink, rules)), truth)
+
+
+def test_digits_between_ruled_lines_are_found_without_the_lines(digits):
+    ink, _, truth = compose([first_of(digits, [3, 1, 4, 7, 5]), first_of(digits, [9, 2, 6])], line_gap=0.75)
+    rules = range(30, ink.shape[0], 140)  # y = 30, 170, 310: above, between and below the rows
+    assert_matches(found_boxes(ruled(ink, rules)), truth)
+
+
+def lined_page(thickness, spacing):
+    return ruled(np.zeros((600, 800), np.uint8), range(spacing // 2, 600, spacing), thickness)
+
+
+@pytest.mark.parametrize("page", [
+    np.full((400, 600, 3), 255, np.uint8),
+    np.zeros((400, 600, 3), np.uint8),
+    np.random.default_rng(5).integers(0, 256, (240, 320, 3), dtype=np.uint8),
+    np.repeat(np.random.default_rng(6).integers(0, 256, (240, 320, 1), dtype=np.uint8), 3, axis=2),
+    lined_page(1, 40),
+    lined_page(2, 60),
+    lined_page(3, 100),
+], ids=["white", "black", "colour-noise", "grey-noise", "ruled-1px", "ruled-2px", "ruled-3px"])
+def test_pages_without_digits_give_no_blobs(page):
+    """Uniform noise has no strokes: what passes a threshold there is speckle, not ink."""
+    assert [len(line) for line in segment(page, 1200).lines] == []
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    picks=st.lists(st.lists(st.integers(0, 9_000), min_size=1, max_size=6), min_size=1, max_size=2),
+    height=st.integers(50, 110),
+    gap=st.floats(0.3, 0.9),
+    line_gap=st.floats(0.5, 1.0),
+    working_side=st.sampled_from([1200, 400]),
+)
+def test_any_separated_one_piece_digits_are_found_in_reading_order(digits, picks, height, gap, line_gap, working_side):
+    images, _ = digits
+    _, rgb, truth = compose([[images[i] for i in row] for row in picks], height, gap, line_gap)
+    assert_matches(found_boxes(rgb, working_side), truth)
