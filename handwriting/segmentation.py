@@ -184,26 +184,34 @@ def _run_length(pixels):
     return max(1, round(np.count_nonzero(pixels) / max(starts, 1)))
 
 
+_SLOPES = np.linspace(-0.2, 0.2, 41)  # up to about 11 degrees off the axis
+
+
 def _is_line(pixels, horizontal):
-    """A chain of runs is a ruled line when a straight fit through it is covered along most of
-    the chain's length. The fit is refined on its nearest points, as the thick strokes of the
-    digits a line crosses can outnumber the line's own pixels; bars of digits that merely line
-    up cover too little."""
+    """A chain of runs is a ruled line when one straight line through it is covered along most
+    of the chain's length. The line is the slope and offset that most pixels agree on (a small
+    Hough vote), as the thick strokes of digits a line crosses or carries can outnumber its own
+    pixels; bars of digits that merely line up cover too little, and the band along the edge of
+    a sheet is too thick."""
     ys, xs = np.nonzero(pixels)
     along, across = (xs, ys) if horizontal else (ys, xs)
     if along.size < 2:
         return False
     step = max(1, along.size // 2000)
     a, c = along[::step].astype(np.float64), across[::step].astype(np.float64)
-    fit = np.polyfit(a, c, 1)
-    for _ in range(2):
-        residual = np.abs(c - np.polyval(fit, a))
-        near = residual <= max(2.0, np.percentile(residual, 30))
-        if near.sum() < 2:
-            return False
-        fit = np.polyfit(a[near], c[near], 1)
-    near = np.abs(across - np.polyval(fit, along)) <= max(3.0, 0.01 * np.ptp(along))
-    return len(np.unique(along[near])) >= 0.6 * (np.ptp(along) + 1)
+    offsets = np.round((c[None, :] - _SLOPES[:, None] * a[None, :]) / 3).astype(np.int64)
+    offsets -= offsets.min()
+    votes = [np.bincount(row) for row in offsets]
+    best = int(np.argmax([v.max() for v in votes]))
+    near = offsets[best] == np.argmax(votes[best])
+    fit = np.polyfit(a[near], c[near], 1) if near.sum() >= 2 else (_SLOPES[best], 0.0)
+    distance = np.abs(across - np.polyval(fit, along))
+    on_line = distance <= max(3.0, 0.01 * np.ptp(along))
+    if len(np.unique(along[on_line])) < 0.6 * (np.ptp(along) + 1):
+        return False
+    # Thin, as ruled lines are: the band around a sheet's edge in a photo is as wide as a digit.
+    thickness = np.median(np.bincount(along[distance <= 20])[np.unique(along[distance <= 20])])
+    return thickness <= max(7.0, 0.006 * pixels.shape[1 if horizontal else 0])
 
 
 def erase_lines(mask, flat):
