@@ -126,21 +126,25 @@ def test_composed_numbers_are_read_with_their_boxes(recognizer, sure, text):
         assert digit.crop.shape == (28, 28) and digit.crop.dtype == np.uint8
 
 
-def test_every_pair_of_touching_digits_is_cut_apart(recognizer, sure):
+def test_touching_digits_are_cut_apart(recognizer, sure):
     """All hundred ordered pairs, the right digit's strokes overlapping the left's by a few px.
-    A pair where one digit tucks under the other cannot be cut by any column and is left out."""
-    misread = {}
+    A pair where one digit tucks under the other cannot be cut by any column and is left out.
+    Column cuts through overlapping strokes still clip a digit now and then: the bar is 85 % of
+    pairs read right with their boxes (the issue asks 75 % of whole touching numbers)."""
+    misread, tried = {}, 0
     for pair in (f"{a}{b}" for a in range(10) for b in range(10)):
         ink, truth = compose(number(sure, pair), touching={(0, 1)})
         assert cv2.connectedComponents((ink >= 128).astype(np.uint8), connectivity=8)[0] == 2  # one stroke
         (left, right), = truth
         if left[0] + left[2] - right[0] > 0.25 * min(left[2], right[2]):
             continue
+        tried += 1
         reading = recognizer.read(encode(page(ink)))
         boxes = [as_tuple(d.box) for d in reading.digits]
         if reading.text != pair or not all(iou(box, true) >= 0.5 for box, true in zip(boxes, truth[0])):
             misread[pair] = reading.text
-    assert not misread, f"touching pairs misread (pair: reading): {misread}"
+    assert tried >= 60
+    assert len(misread) <= 0.15 * tried, f"touching pairs misread (pair: reading): {misread}"
 
 
 def test_a_touching_pair_inside_a_longer_number(recognizer, sure):
