@@ -11,6 +11,7 @@ import numpy as np
 
 
 MAX_BLOBS = 300
+MIN_CUT_WIDTH = 0.8  # blobs narrower than this many digit heights are read whole, never cut
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,7 @@ def cut_candidates(blob, height):
     """Columns where a blob of touching digits may be cut: minima of the ink profile and, for
     overlaps without a minimum, even divisions of the width. Empty for a blob too narrow to hold two."""
     h = max(blob.h, 0.6 * height)
-    if blob.w < 0.5 * h:
+    if blob.w < MIN_CUT_WIDTH * h:
         return []
     profile = cv2.GaussianBlur((blob.mask > 0).sum(axis=0).astype(np.float32).reshape(1, -1), (0, 0), max(1.0, 0.03 * h)).ravel()
     margin = 0.2 * h

@@ -6,6 +6,7 @@ second from concurrent keep-alive clients, cold start and memory per worker. The
 process, it compares the engine's one batched model call per image with the way demos read: the
 same segmentation and normalisation, then one `model.predict` per crop.
 """
+import argparse
 import http.client
 import json
 import os
@@ -34,7 +35,8 @@ IMAGES = {  # key: what the tables call it
     "photo": "(c) 12-MP photo JPEG",
 }
 WARMUP = 3  # requests or reads per image before the measured ones: first-use costs are not latency
-IN_PROCESS_RUNS = 10  # reads per image for the batched-versus-naive comparison
+IN_PROCESS_RUNS = 20  # reads per image by the engine, for the batched-versus-naive comparison
+NAIVE_RUNS = 5  # the naive way is so much slower that a few reads tell its ratio well enough
 START_TIMEOUT_S = 300  # a deadline for a cold start on a busy machine, not a target
 SERVER_SETTINGS = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS")  # dropped: defaults are measured
 _WORKER_LOADED = re.compile(r"model .* \(.*\) loaded from ")  # main.load_engine's line, once per worker
@@ -59,9 +61,7 @@ class Figure(NamedTuple):
         return self.value <= self.target if self.ceiling else self.value >= self.target
 
 
-def _positive(text):
-    import argparse
-
+def positive(text):
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be positive, not {value}")
@@ -69,9 +69,9 @@ def _positive(text):
 
 
 def add_arguments(parser):
-    parser.add_argument("--requests", type=_positive, default=50, help="--speed: timed requests per image (default: 50)")
-    parser.add_argument("--clients", type=_positive, default=8, help="--speed: concurrent clients for requests/s (default: 8)")
-    parser.add_argument("--seconds", type=_positive, default=10, help="--speed: how long the clients send (default: 10)")
+    parser.add_argument("--requests", type=positive, default=50, help="--speed: timed requests per image (default: 50)")
+    parser.add_argument("--clients", type=positive, default=8, help="--speed: concurrent clients for requests/s (default: 8)")
+    parser.add_argument("--seconds", type=positive, default=10, help="--speed: how long the clients send (default: 10)")
 
 
 # ---- pieces -----------------------------------------------------------------------------------
@@ -89,15 +89,30 @@ def percentile(values, q):
 
 
 def spread(values):
+    """The median and the 95th percentile, as the tables report latencies."""
     return {"p50": percentile(values, 50), "p95": percentile(values, 95)}
 
 
-def rss_mb(pid):
-    """Resident memory of a process in MB (10^6 bytes), from /proc/<pid>/status."""
+def rss_mb(pid, field="VmRSS"):
+    """Resident memory of a process in MB (10^6 bytes), from /proc/<pid>/status. RssFile, the part
+    that maps files (TensorFlow's libraries, mostly), is shared by every worker that maps them."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024 / 1e6
-    raise ValueError(f"no VmRSS for process {pid}")
+    raise ValueError(f"no {field} for process {pid}")
+
+
+def cpu_ms(pids):
+    """CPU time, user and system, that these processes have used so far, in ms. Unlike wall time it
+    hardly grows when other work shares the cores, so it tells the cost of a request on a busy machine."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # ended
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime and stime, fields 14 and 15 of stat(5)
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid):
@@ -114,10 +129,11 @@ def children(pid):
 
 
 def machine():
-    """The CPU model and the number of cores this process may use."""
+    """The CPU model, the cores this process may use, and the load average when the run began:
+    timings taken beside other work are slower, and the report says so."""
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), "unknown")
-    return {"cpu": model, "cores": len(os.sched_getaffinity(0))}
+    return {"cpu": model, "cores": len(os.sched_getaffinity(0)), "load_average": os.getloadavg()[0]}
 
 
 def canvas_png(sample):
@@ -158,9 +174,11 @@ class NaiveRecognizer(Recognizer):
         self.calls = 0
 
     def classify(self, crops):
+        if len(crops) == 0:
+            return super().classify(crops)
         outputs = [self.model.predict(np.asarray(crop, np.float32)[None, ..., None] / 255.0, verbose=0)[0] for crop in crops]
         self.calls += len(outputs)
-        return np.array(outputs, np.float32).reshape(len(outputs), -1)
+        return np.stack(outputs)
 
 
 # ---- over HTTP ---------------------------------------------------------------------------------
@@ -194,14 +212,16 @@ class Client:
         self.connection.close()
 
 
-def latencies(port, body, content_type, requests, warmup=WARMUP):
+def latencies(port, body, content_type, requests, warmup=WARMUP, workers=()):
     """Server-side (the answer's elapsed_ms) and round-trip ms of `requests` sequential POSTs on one
-    connection, after `warmup` unmeasured ones, and the text of the last answer; or the first
-    refusal, so that one failing image still leaves the others measured."""
+    connection, after `warmup` unmeasured ones, the CPU ms the `workers` spent per request, and the
+    text of the last answer; or the first refusal, so that one failing image leaves the others measured."""
     client = Client(port)
     server, round_trip = [], []
     try:
         for index in range(warmup + requests):
+            if index == warmup:
+                cpu = cpu_ms(workers)
             status, answer, ms = client.recognise(body, content_type)
             if status != 200:
                 return {"error": f"HTTP {status} {answer.get('error', {}).get('code', '')}".rstrip()}
@@ -210,26 +230,33 @@ def latencies(port, body, content_type, requests, warmup=WARMUP):
                 round_trip.append(ms)
     finally:
         client.close()
-    return {"server_ms": spread(server), "round_trip_ms": spread(round_trip), "read": answer["text"]}
+    return {
+        "server_ms": spread(server), "round_trip_ms": spread(round_trip),
+        "server_cpu_ms": (cpu_ms(workers) - cpu) / requests, "read": answer["text"],
+    }
 
 
-def throughput(port, body, content_type, clients, seconds):
+def throughput(port, body, content_type, clients, seconds, workers=()):
     """Requests per second that `clients` threads, each on its own keep-alive connection, get answered
-    with 200 when they send back to back for `seconds`; each first sends one unmeasured request."""
+    with 200 when they send back to back for `seconds`; each first sends one unmeasured request. With
+    the CPU ms per request of the `workers` and of the clients (this process), which give the rate
+    that idle cores would sustain."""
     start = threading.Barrier(clients + 1)
     counts, errors, finished = [0] * clients, [0] * clients, [0.0] * clients
 
     def send(index):
         client = Client(port)
         try:
-            client.recognise(body, content_type)
-            start.wait()
+            try:
+                client.recognise(body, content_type)
+            finally:
+                start.wait()  # a client that failed still releases the others
             until = time.perf_counter() + seconds
             while time.perf_counter() < until:
                 status = client.recognise(body, content_type)[0]
                 counts[index] += status == 200
                 errors[index] += status != 200
-        except OSError:
+        except (OSError, ValueError):
             errors[index] += 1
         finally:
             finished[index] = time.perf_counter()
@@ -239,12 +266,16 @@ def throughput(port, body, content_type, clients, seconds):
     for thread in threads:
         thread.start()
     start.wait()
-    began = time.perf_counter()
+    began, server_cpu, client_cpu = time.perf_counter(), cpu_ms(workers), time.process_time()
     for thread in threads:
         thread.join()
     elapsed = max(finished) - began
-    return {"requests_per_s": sum(counts) / elapsed, "requests": sum(counts), "errors": sum(errors),
-            "clients": clients, "seconds": elapsed}
+    done = max(sum(counts), 1)
+    return {
+        "requests_per_s": sum(counts) / elapsed, "requests": sum(counts), "errors": sum(errors),
+        "clients": clients, "seconds": elapsed, "server_cpu_ms": (cpu_ms(workers) - server_cpu) / done,
+        "client_cpu_ms": (time.process_time() - client_cpu) * 1000.0 / done,
+    }
 
 
 def free_port():
@@ -333,25 +364,27 @@ def measure_server(images, args):
         results = {}
         for key, (body, content_type) in bodies.items():
             try:
-                results[key] = latencies(server.port, body, content_type, args.requests)
+                results[key] = latencies(server.port, body, content_type, args.requests, workers=workers)
             except (OSError, ValueError) as error:
                 server.fail(f"POST of {IMAGES[key]} failed: {type(error).__name__}: {error}")
             done = results[key].get("error") or f"server p50 {results[key]['server_ms']['p50']:.1f} ms"
             print(f"{IMAGES[key]}: {done}", file=sys.stderr, flush=True)
-        load = throughput(server.port, *bodies["canvas"], args.clients, args.seconds)
-        rss = [rss_mb(pid) for pid in children(server.process.pid)]
+        load = throughput(server.port, *bodies["canvas"], args.clients, args.seconds, workers)
+        workers = children(server.process.pid)
+        rss = [rss_mb(pid) for pid in workers]
+        shared = [rss_mb(pid, "RssFile") for pid in workers]
     return {
         "cold_start_s": cold, "all_workers_ready_s": all_ready, "workers": len(workers),
-        "rss_mb": rss, "throughput": load, "images": results,
+        "rss_mb": rss, "rss_file_mb": shared, "throughput": load, "images": results,
     }
 
 
 # ---- in this process ---------------------------------------------------------------------------
 
 
-def timed(read, data, runs):
-    """Milliseconds of `runs` calls of read(data), after WARMUP unmeasured ones; and the last text."""
-    for _ in range(WARMUP):
+def timed(read, data, runs, warmup=WARMUP):
+    """Milliseconds of `runs` calls of read(data), after `warmup` unmeasured ones; and the last text."""
+    for _ in range(warmup):
         read(data)
     times = []
     for _ in range(runs):
@@ -361,17 +394,17 @@ def timed(read, data, runs):
     return times, text
 
 
-def measure_in_process(engine, images, runs=IN_PROCESS_RUNS):
+def measure_in_process(engine, images):
     """Per image: the engine's read and the naive read, p50 and p95, and how many model calls the
     naive way makes for one reading."""
     naive = NaiveRecognizer(engine)
     results = {}
     for key, sample in images.items():
-        batched, batched_text = timed(engine.read, sample.data, runs)
+        batched, batched_text = timed(engine.read, sample.data, IN_PROCESS_RUNS)
         naive.calls = 0
-        naive_text = naive.read(sample.data).text
+        naive_text = naive.read(sample.data).text  # also its warm-up
         model_calls = naive.calls
-        slow, _ = timed(naive.read, sample.data, runs)
+        slow, _ = timed(naive.read, sample.data, NAIVE_RUNS, warmup=0)
         results[key] = {
             "batched_ms": spread(batched), "naive_ms": spread(slow), "model_calls": model_calls,
             "speedup": percentile(slow, 50) / percentile(batched, 50), "same_text": naive_text == batched_text,
@@ -395,7 +428,10 @@ def figures(report):
             rows.append(Figure(f"{name}: server-side p50 / p95", None, http_ms["error"], target, target_text=target_text))
         else:
             p50, p95 = http_ms["server_ms"]["p50"], http_ms["server_ms"]["p95"]
-            rows.append(Figure(f"{name}: server-side p50 / p95", p50, f"{p50:.1f} / {p95:.1f} ms", target, target_text=target_text))
+            rows.append(Figure(
+                f"{name}: server-side p50 / p95", p50, f"{p50:.1f} / {p95:.1f} ms (CPU {http_ms['server_cpu_ms']:.1f} ms)",
+                target, target_text=target_text,
+            ))
             trip = http_ms["round_trip_ms"]
             rows.append(Figure(f"{name}: round trip p50 / p95", trip["p50"], f"{trip['p50']:.1f} / {trip['p95']:.1f} ms"))
         speedup = comparison["speedup"]
@@ -412,11 +448,19 @@ def figures(report):
         f"{load['requests_per_s']:.0f} /s ({load['requests']} in {load['seconds']:.1f} s, {load['errors']} errors)",
         150.0, ceiling=False, target_text="≥ 150 /s",
     ))
+    cpu = load["server_cpu_ms"] + load["client_cpu_ms"]
+    rows.append(Figure(
+        f"{IMAGES['canvas'][:3]} CPU per request under load, and the rate idle cores allow", report["machine"]["cores"] * 1000.0 / cpu,
+        f"{load['server_cpu_ms']:.1f} server + {load['client_cpu_ms']:.1f} client ms → {report['machine']['cores'] * 1000.0 / cpu:.0f} /s",
+    ))
     rows.append(Figure("cold start to /api/ready 200", server["cold_start_s"], f"{server['cold_start_s']:.1f} s"
                        f" (all {server['workers']} workers {server['all_workers_ready_s']:.1f} s)", 8.0, target_text="≤ 8 s"))
-    rss = max(server["rss_mb"])
-    rows.append(Figure(f"RSS per worker (max of {len(server['rss_mb'])})", rss,
-                       " / ".join(f"{mb:.0f}" for mb in server["rss_mb"]) + " MB", 700.0, target_text="≤ 700 MB"))
+    rss, shared = server["rss_mb"], server["rss_file_mb"]
+    rows.append(Figure(
+        f"RSS per worker (max of {len(rss)})", max(rss),
+        f"{' / '.join(f'{mb:.0f}' for mb in rss)} MB ({' / '.join(f'{mb:.0f}' for mb in shared)} of it mapped files)",
+        700.0, target_text="≤ 700 MB",
+    ))
     return rows
 
 
@@ -446,9 +490,10 @@ def run(args):
     report["figures"] = [{**row._asdict(), "passed": row.passed} for row in rows]
     print(table(rows, args.markdown))
     print(
-        f"\n{report['machine']['cpu']}, {report['machine']['cores']} cores;"
+        f"\n{report['machine']['cpu']}, {report['machine']['cores']} cores,"
+        f" load average {report['machine']['load_average']:.1f} at the start;"
         f" gunicorn defaults ({report['server']['workers']} workers); {args.requests} requests per image"
-        f" after {WARMUP} warm-up, {IN_PROCESS_RUNS} in-process reads per image"
+        f" after {WARMUP} warm-up; in this process {IN_PROCESS_RUNS} batched and {NAIVE_RUNS} naive reads per image"
     )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -150,8 +150,9 @@ def test_each_worker_loads_the_model_and_the_log_holds_no_image(server, digits_p
     encoded = base64.b64encode(digits_png).decode()
     body = json.dumps({"image": f"data:image/png;base64,{encoded}"})
     assert call(server.port, "POST", "/api/digit_recognize", body, {"Content-Type": "application/json"})[0] == 200
+    # The access log line is written after the answer is sent: wait for it, like for the loads.
     server.wait_for(lambda: server.log().count("loaded from") >= WORKERS)
+    server.wait_for(lambda: '"POST /api/digit_recognize HTTP/1.1" 200' in server.log())
     log = server.log()
     assert log.count("Booting worker") == WORKERS
-    assert '"POST /api/digit_recognize HTTP/1.1" 200' in log
     assert encoded[:40] not in log and "iVBOR" not in log
