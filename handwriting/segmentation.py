@@ -164,11 +164,18 @@ def find_lines(mask, flat):
         count, labels, stats, _ = cv2.connectedComponentsWithStats(chained, connectivity=8)
         side = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
         candidates = np.flatnonzero(side >= span * extent + reach - 1)
-        runs = labels * (straight > 0)
-        long_ids = [i for i in candidates[candidates > 0] if _is_line(runs == i, horizontal)]
+        ys, xs = np.nonzero(straight)
+        owner = labels[ys, xs]
+        along, across = (xs, ys) if horizontal else (ys, xs)
+        long_ids = [
+            i for i in candidates[candidates > 0]
+            if _is_line(along[owner == i], across[owner == i], extent)
+        ]
         if not long_ids or (flat and len(long_ids) < 2):
             continue
-        found = np.isin(runs, long_ids)
+        found = np.zeros(mask.shape, bool)
+        chosen = np.isin(owner, long_ids)
+        found[ys[chosen], xs[chosen]] = True
         # The line's ink: along it (short pieces between strokes too) and across its thickness.
         thickness = _run_length(found if horizontal else found.T) + 2
         along = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
@@ -188,14 +195,13 @@ def _run_length(pixels):
 _SLOPES = np.linspace(-0.2, 0.2, 41)  # up to about 11 degrees off the axis
 
 
-def _is_line(pixels, horizontal):
-    """A chain of runs is a ruled line when one straight line through it is covered along most
+def _is_line(along, across, extent):
+    """A chain of runs (its pixels' coordinates along and across the direction searched) is a
+    ruled line when one straight line through it is covered along most
     of the chain's length. The line is the slope and offset that most pixels agree on (a small
     Hough vote), as the thick strokes of digits a line crosses or carries can outnumber its own
     pixels; bars of digits that merely line up cover too little, and the band along the edge of
     a sheet is too thick."""
-    ys, xs = np.nonzero(pixels)
-    along, across = (xs, ys) if horizontal else (ys, xs)
     if along.size < 2:
         return False
     step = max(1, along.size // 2000)
@@ -211,8 +217,8 @@ def _is_line(pixels, horizontal):
     if len(np.unique(along[on_line])) < 0.6 * (np.ptp(along) + 1):
         return False
     # Thin, as ruled lines are: the band around a sheet's edge in a photo is as wide as a digit.
-    thickness = np.median(np.bincount(along[distance <= 20])[np.unique(along[distance <= 20])])
-    return thickness <= max(7.0, 0.006 * pixels.shape[1 if horizontal else 0])
+    counts = np.bincount(along[distance <= 20] - along.min())
+    return float(np.median(counts[counts > 0])) <= max(7.0, 0.006 * extent)
 
 
 def erase_lines(mask, flat):
