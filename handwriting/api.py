@@ -48,7 +48,7 @@ def init_app(app, engine, settings):
     """Attach the API to `app`; `engine` is a warmed Recognizer, or None when the model failed to load."""
     app.request_class = InMemoryRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
-    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = 128 * 1024
     app.config["MAX_FORM_PARTS"] = 16
     app.json.sort_keys = False
     app.extensions[EXTENSION] = {"engine": engine, "settings": settings}

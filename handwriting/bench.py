@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from handwriting import cli, config
+from handwriting import cli, config, speed
 
 TARGETS = {  # string accuracy issue #3 asks of each kind
     "clean": 0.97, "canvas": 0.97, "paper": 0.93, "touching": 0.75, "multiline": 0.93, "photo": 0.93, "single": 0.97,
@@ -42,6 +42,8 @@ def parse_args(argv=None):
     parser.add_argument("--realworld", type=Path, default=REALWORLD, help="folder with labels.tsv and images/ (default: ../shared/realworld)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="print the table in Markdown, for the README")
+    parser.add_argument("--speed", dest="mode", action="store_const", const="speed", help="measure the service's speed instead (issue #6)")
+    speed.add_arguments(parser)
     parser.set_defaults(mode="accuracy")
     args = parser.parse_args(argv)
     if args.n < 1:
@@ -222,7 +224,7 @@ def accuracy(args):
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 
 
-MODES = {"accuracy": accuracy}
+MODES = {"accuracy": accuracy, "speed": speed.run}
 
 
 def main(argv=None):

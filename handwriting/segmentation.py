@@ -141,7 +141,7 @@ def binarise(contrast, flat):
     seeded = np.zeros(count, bool)
     seeded[np.unique(labels[contrast > high])] = True
     seeded[0] = False
-    return np.where(seeded[labels], 255, 0).astype(np.uint8)
+    return (seeded.astype(np.uint8) * 255)[labels]
 
 
 def find_lines(mask, flat):
@@ -161,6 +161,10 @@ def find_lines(mask, flat):
         if not straight.any():
             continue
         chained = cv2.dilate(straight, np.ones((5, reach) if horizontal else (reach, 5), np.uint8))
+        # A chain spans no more columns (rows) than all chains cover together: in most images none
+        # is long enough, and then nothing needs labelling.
+        if np.count_nonzero(chained.any(axis=0 if horizontal else 1)) < span * extent + reach - 1:
+            continue
         count, labels, stats, _ = cv2.connectedComponentsWithStats(chained, connectivity=8)
         side = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
         candidates = np.flatnonzero(side >= span * extent + reach - 1)
@@ -237,17 +241,22 @@ def components(mask, flat):
     """Connected components as blobs, without specks and without page edges: long marks along the
     border of a photo, or across the whole width of a drawing."""
     height, width = mask.shape
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    # Only the box around the ink is labelled: the statistics cost as much per pixel of background.
+    left, top, box_w, box_h = cv2.boundingRect(mask)
+    if box_w == 0:
+        return []
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:top + box_h, left:left + box_w], connectivity=8)
     min_side = max(3, 0.006 * max(height, width))
     blobs = []
     for i in range(1, count):
-        x, y, w, h, area = stats[i]
+        bx, by, w, h, area = stats[i]
+        x, y = bx + left, by + top
         if max(w, h) < min_side or area < min_side:
             continue
         touches = x == 0 or y == 0 or x + w == width or y + h == height
         if touches and (w > 0.5 * width or (h > 0.5 * height and not flat)):
             continue
-        blobs.append(Blob(int(x), int(y), int(w), int(h), np.where(labels[y:y + h, x:x + w] == i, 255, 0).astype(np.uint8)))
+        blobs.append(Blob(int(x), int(y), int(w), int(h), np.where(labels[by:by + h, bx:bx + w] == i, 255, 0).astype(np.uint8)))
     # A page of noise is thousands of specks: keep the biggest, so the time stays bounded.
     return sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))[:MAX_BLOBS]
 

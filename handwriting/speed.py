@@ -176,7 +176,9 @@ class NaiveRecognizer(Recognizer):
     def classify(self, crops):
         if len(crops) == 0:
             return super().classify(crops)
-        outputs = [self.model.predict(np.asarray(crop, np.float32)[None, ..., None] / 255.0, verbose=0)[0] for crop in crops]
+        outputs = [
+            self.model.predict(np.asarray(crop, np.float32)[None, ..., None] / 255.0, verbose=0)[0] for crop in crops
+        ]
         self.calls += len(outputs)
         return np.stack(outputs)
 
@@ -356,7 +358,9 @@ def serving(model=None):
 
 def measure_server(images, args):
     """Everything measured over HTTP against one server process."""
-    bodies = {key: multipart("file", f"{key}.{'jpg' if key == 'photo' else 'png'}", sample.data) for key, sample in images.items()}
+    bodies = {
+        key: multipart("file", f"{key}.{'jpg' if key == 'photo' else 'png'}", sample.data) for key, sample in images.items()
+    }
     with serving(args.model) as server:
         cold = server.wait_ready()
         workers, all_ready = server.wait_workers()
@@ -439,7 +443,7 @@ def figures(report):
             f"{name}: batched engine vs naive predict per crop",
             speedup,
             f"{speedup:.1f}x ({comparison['batched_ms']['p50']:.1f} vs {comparison['naive_ms']['p50']:.0f} ms,"
-            f" {comparison['model_calls']} crops{'' if comparison['same_text'] else ', READINGS DIFFER'})",
+            f" {comparison['model_calls']} model calls{'' if comparison['same_text'] else ', READINGS DIFFER'})",
             10.0 if key == "number" else None, ceiling=False, target_text="≥ 10x" if key == "number" else "",
         ))
     load = server["throughput"]
@@ -448,13 +452,16 @@ def figures(report):
         f"{load['requests_per_s']:.0f} /s ({load['requests']} in {load['seconds']:.1f} s, {load['errors']} errors)",
         150.0, ceiling=False, target_text="≥ 150 /s",
     ))
-    cpu = load["server_cpu_ms"] + load["client_cpu_ms"]
+    idle_rate = report["machine"]["cores"] * 1000.0 / (load["server_cpu_ms"] + load["client_cpu_ms"])
     rows.append(Figure(
-        f"{IMAGES['canvas'][:3]} CPU per request under load, and the rate idle cores allow", report["machine"]["cores"] * 1000.0 / cpu,
-        f"{load['server_cpu_ms']:.1f} server + {load['client_cpu_ms']:.1f} client ms → {report['machine']['cores'] * 1000.0 / cpu:.0f} /s",
+        f"{IMAGES['canvas'][:3]} CPU per request under load → rate on idle cores", idle_rate,
+        f"{load['server_cpu_ms']:.1f} server + {load['client_cpu_ms']:.1f} client ms → {idle_rate:.0f} /s",
     ))
-    rows.append(Figure("cold start to /api/ready 200", server["cold_start_s"], f"{server['cold_start_s']:.1f} s"
-                       f" (all {server['workers']} workers {server['all_workers_ready_s']:.1f} s)", 8.0, target_text="≤ 8 s"))
+    rows.append(Figure(
+        "cold start to /api/ready 200", server["cold_start_s"],
+        f"{server['cold_start_s']:.1f} s (all {server['workers']} workers {server['all_workers_ready_s']:.1f} s)",
+        8.0, target_text="≤ 8 s",
+    ))
     rss, shared = server["rss_mb"], server["rss_file_mb"]
     rows.append(Figure(
         f"RSS per worker (max of {len(rss)})", max(rss),
@@ -485,7 +492,9 @@ def run(args):
     report = {"machine": machine(), "model": str(engine.path), "seed": args.seed, "requests": args.requests}
     report["server"] = measure_server(images, args)
     report["in_process"] = measure_in_process(engine, images)
-    report["images"] = {key: {"name": IMAGES[key], "bytes": len(sample.data), "text": sample.text} for key, sample in images.items()}
+    report["images"] = {
+        key: {"name": IMAGES[key], "bytes": len(sample.data), "text": sample.text} for key, sample in images.items()
+    }
     rows = figures(report)
     report["figures"] = [{**row._asdict(), "passed": row.passed} for row in rows]
     print(table(rows, args.markdown))
