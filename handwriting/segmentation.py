@@ -231,8 +231,9 @@ def erase_lines(mask, flat):
     if not lines.any():
         return mask
     kept = cv2.bitwise_and(mask, cv2.bitwise_not(lines))
-    counts = np.count_nonzero(lines, axis=0)
-    size = int(np.median(counts[counts > 0])) + 4
+    # The gap to bridge is one line's thickness (a column crosses many lines: not their sum).
+    ink = lines > 0
+    size = min(_run_length(ink), _run_length(ink.T)) + 4
     closed = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     return cv2.bitwise_or(kept, cv2.bitwise_and(closed, lines))
 
