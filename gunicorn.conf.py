@@ -5,8 +5,9 @@ before it accepts a request, and TensorFlow's thread pools are capped per worker
 (HANDWRITING_TF_THREADS) before its first op. The defaults suit a 2-core machine.
 """
 import os
+import socket
 
-from gunicorn.http import wsgi
+from gunicorn.http import unreader, wsgi
 
 wsgi.SERVER = "digit-reader"  # the Server header names the service, not the server software
 
@@ -28,3 +29,21 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Method, path and query, status, size and time: request bodies, and so images, are never logged.
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
+client_timeout = float(os.environ.get("GUNICORN_CLIENT_TIMEOUT", "10"))
+
+
+def _client_read(self):
+    """One read from the client that waits at most `client_timeout`, then counts as a disconnection:
+    a gthread worker reads headers and body on its threads, so a client that stalls mid-request
+    would otherwise hold a thread for as long as it keeps the socket open."""
+    self.sock.settimeout(client_timeout)
+    try:
+        return self.sock.recv(self.mxchunk)
+    except TimeoutError:
+        self.sock.shutdown(socket.SHUT_RD)  # later reads end at once; the answer can still be sent
+        return b""
+
+
+unreader.SocketUnreader.chunk = _client_read

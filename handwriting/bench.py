@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from handwriting import cli, config, speed
+from handwriting import cli, config, load, speed
 
 TARGETS = {  # string accuracy issue #3 asks of each kind
     "clean": 0.97, "canvas": 0.97, "paper": 0.93, "touching": 0.75, "multiline": 0.93, "photo": 0.93, "single": 0.97,
@@ -44,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--markdown", action="store_true", help="print the table in Markdown, for the README")
     parser.add_argument("--speed", dest="mode", action="store_const", const="speed", help="measure the service's speed instead (issue #6)")
     speed.add_arguments(parser)
+    parser.add_argument("--load", dest="mode", action="store_const", const="load", help="load and soak the service instead (issue #5)")
+    load.add_arguments(parser)
     parser.set_defaults(mode="accuracy")
     args = parser.parse_args(argv)
     if args.n < 1:
@@ -224,7 +226,7 @@ def accuracy(args):
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 
 
-MODES = {"accuracy": accuracy, "speed": speed.run}
+MODES = {"accuracy": accuracy, "speed": speed.run, "load": load.run}
 
 
 def main(argv=None):

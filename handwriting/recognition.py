@@ -72,7 +72,8 @@ class Recognizer:
             digit
             for number, line in enumerate(lines)
             for piece in line.best()
-            if (digit := _digit(piece, number, to_original)).probability >= self.settings.reject_below
+            if (digit := _digit(piece, number, to_original, decoded.width, decoded.height)).probability
+            >= self.settings.reject_below
         ]
         return Reading(tuple(digits), decoded.width, decoded.height).filtered(min_confidence)
 
@@ -198,14 +199,16 @@ def _cap(lines, limit):
     return [kept for line in lines if (kept := [b for b in line if id(b) in keep])]
 
 
-def _digit(piece, line, to_original):
+def _digit(piece, line, to_original, width, height):
+    """The Digit of a read piece, its box in the upright original and inside it: a strip shrunk to
+    one working row still scales its rows by the width's factor."""
     probabilities = piece.probabilities[:10]
     ranked = np.argsort(probabilities)[::-1]
     x, y, w, h = piece.box
-    box = Box(
-        int(round(x * to_original)), int(round(y * to_original)),
-        max(1, int(round(w * to_original))), max(1, int(round(h * to_original))),
-    )
+    left, top = min(round(x * to_original), width - 1), min(round(y * to_original), height - 1)
+    right = min(max(round((x + w) * to_original), left + 1), width)
+    bottom = min(max(round((y + h) * to_original), top + 1), height)
+    box = Box(int(left), int(top), int(right - left), int(bottom - top))
     alternatives = tuple((int(d), float(probabilities[d])) for d in ranked[1:4])
     return Digit(int(ranked[0]), float(probabilities[ranked[0]]), alternatives, box, line, piece.crop)
 

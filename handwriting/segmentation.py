@@ -12,6 +12,7 @@ import numpy as np
 
 MAX_BLOBS = 300
 MIN_CUT_WIDTH = 0.8  # blobs narrower than this many digit heights are read whole, never cut
+MAX_CUTS = 12  # candidate cuts per blob: the cost of reading a blob grows with their square
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def dark_ink(grey, flat):
     if median >= 100 or np.count_nonzero(pixels > median + delta) <= 3 * np.count_nonzero(pixels < median - delta):
         return grey
     scale = min(1.0, 600 / max(grey.shape))
-    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if scale < 1 else grey
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
     strong = max(delta, 20.0)
     dark = np.count_nonzero(cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel) > strong)
@@ -394,14 +396,16 @@ def cut_candidates(blob, height):
         x for x in range(1, blob.w - 1)
         if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1] and margin <= x <= blob.w - margin
     ]
-    pieces = max(2, round(blob.w / (0.7 * h)))
+    pieces = min(max(2, round(blob.w / (0.7 * h))), MAX_CUTS)  # a hair-thin line is no row of 1,000 digits
     for n in range(2, pieces + 2):
         cuts.extend(round(blob.w * k / n) for k in range(1, n))
     kept = []
     for x in sorted(cuts, key=lambda c: profile[min(max(c, 0), blob.w - 1)]):
+        if len(kept) == MAX_CUTS:
+            break
         if margin <= x <= blob.w - margin and all(abs(x - k) >= 0.12 * h for k in kept):
             kept.append(x)
-    return sorted(kept[:12])
+    return sorted(kept)
 
 
 def segment(rgb, working_side=1600):

@@ -69,8 +69,8 @@ def positive(text):
 
 
 def add_arguments(parser):
-    parser.add_argument("--requests", type=positive, default=50, help="--speed: timed requests per image (default: 50)")
-    parser.add_argument("--clients", type=positive, default=8, help="--speed: concurrent clients for requests/s (default: 8)")
+    parser.add_argument("--requests", type=positive, help="--speed: timed requests per image (50); --load: requests (2000)")
+    parser.add_argument("--clients", type=positive, help="--speed: concurrent clients for requests/s (8); --load: clients (16)")
     parser.add_argument("--seconds", type=positive, default=10, help="--speed: how long the clients send (default: 10)")
 
 
@@ -486,6 +486,7 @@ def run(args):
     in-process comparison once the server is gone."""
     from handwriting import bench
 
+    args.requests, args.clients = args.requests or 50, args.clients or 8
     engine = bench.load_engine(args.model)  # first, so that a bad model fails before the server starts
     mnist = bench.load_mnist(args.data)
     images = reference_images(mnist, args.seed)
