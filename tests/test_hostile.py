@@ -5,9 +5,7 @@ timed out, crashed or was replaced."""
 import http.client
 import io
 import json
-import os
 import socket
-import subprocess
 import time
 import zlib
 
@@ -16,9 +14,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from PIL import Image
 
-from handwriting import config, load, openapi, speed
+from handwriting import load, openapi, speed
 from test_api import compose
-from test_server import Server, call, free_port, multipart, ready
+from test_server import call, multipart, started
 
 URL = "/api/digit_recognize"
 TEXT = "72"
@@ -287,18 +285,7 @@ def test_the_filename_is_neither_used_nor_logged(watch, digits_png, filename):
 def one_worker(tmp_path_factory):
     """A server of one worker, so that every stalled client lands on the same threads: with more,
     the kernel may hand a worker too few of them for the test to mean anything."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("one-worker") / "server.log"
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": str(THREADS)}
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(["./run_app.sh"], cwd=config.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    running = Server(port, log_path, process)
-    try:
-        running.wait_for(lambda: ready(port))
-        yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
+    yield from started(tmp_path_factory.mktemp("one-worker"), 1, THREADS)
 
 
 def _slow_client(port, index):

@@ -79,12 +79,13 @@ def ready(port):
         return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def started(folder, workers, threads):
+    """./run_app.sh on a free port, once /api/ready answers; stopped when the generator closes."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log_path = folder / "server.log"
     env = {
-        **os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS), "GUNICORN_THREADS": "2",
+        **os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen(["./run_app.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -95,6 +96,11 @@ def server(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from started(tmp_path_factory.mktemp("server"), WORKERS, 2)
 
 
 @pytest.fixture(scope="module")
