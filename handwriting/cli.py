@@ -8,6 +8,17 @@ class Parser(argparse.ArgumentParser):
         fail(message, prog=self.prog)
 
 
+def at_least(minimum):
+    """An argparse type: an integer no smaller than `minimum`."""
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
 def program():
     """How the user started us: `python -m handwriting.x` rather than a file path."""
     spec = getattr(sys.modules["__main__"], "__spec__", None)

@@ -46,12 +46,6 @@ class Case(NamedTuple):
     code: str | None = None  # the error code of a refusal
 
 
-def _not_negative(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
-    return value
-
 
 def add_arguments(parser):
     """The --load flags. --requests and --clients are shared with --speed: whichever mode registers
@@ -59,10 +53,10 @@ def add_arguments(parser):
     for flag, text in (("--requests", f"requests of the load phase (default: {REQUESTS})"),
                        ("--clients", f"concurrent keep-alive clients (default: {CLIENTS})")):
         try:
-            parser.add_argument(flag, type=speed.positive, help=f"--load: {text}")
+            parser.add_argument(flag, type=cli.at_least(1), help=f"--load: {text}")
         except argparse.ArgumentError:  # already there, from another mode
             pass
-    parser.add_argument("--soak", type=_not_negative, default=SOAK, help=f"--load: requests of the soak, 0 for none (default: {SOAK})")
+    parser.add_argument("--soak", type=cli.at_least(0), default=SOAK, help=f"--load: requests of the soak, 0 for none (default: {SOAK})")
     parser.add_argument("--url", help="--load: a running server, e.g. http://127.0.0.1:5000 (default: start ./run_app.sh)")
 
 

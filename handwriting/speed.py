@@ -6,7 +6,6 @@ second from concurrent keep-alive clients, cold start and memory per worker. The
 process, it compares the engine's one batched model call per image with the way demos read: the
 same segmentation and normalisation, then one `model.predict` per crop.
 """
-import argparse
 import http.client
 import json
 import os
@@ -61,17 +60,11 @@ class Figure(NamedTuple):
         return self.value <= self.target if self.ceiling else self.value >= self.target
 
 
-def positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
-    return value
-
 
 def add_arguments(parser):
-    parser.add_argument("--requests", type=positive, help="--speed: timed requests per image (50); --load: requests (2000)")
-    parser.add_argument("--clients", type=positive, help="--speed: concurrent clients for requests/s (8); --load: clients (16)")
-    parser.add_argument("--seconds", type=positive, default=10, help="--speed: how long the clients send (default: 10)")
+    parser.add_argument("--requests", type=cli.at_least(1), help="--speed: timed requests per image (50); --load: requests (2000)")
+    parser.add_argument("--clients", type=cli.at_least(1), help="--speed: concurrent clients for requests/s (8); --load: clients (16)")
+    parser.add_argument("--seconds", type=cli.at_least(1), default=10, help="--speed: how long the clients send (default: 10)")
 
 
 # ---- pieces -----------------------------------------------------------------------------------

@@ -36,3 +36,12 @@ def recognizer():
 @pytest.fixture(scope="session")
 def rng():
     return np.random.default_rng(1234)
+
+
+def assert_refused(result, error, reason):
+    """A CLI refusal: exit code 2, no traceback, one error line and it is the last, giving the reason."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert not any("Traceback" in line for line in lines), result.stderr
+    assert [line for line in lines if error.match(line)] == lines[-1:], result.stderr
+    assert reason in lines[-1]

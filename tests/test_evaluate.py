@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from handwriting import evaluate
+from conftest import assert_refused
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "digit_cnn.keras"
@@ -138,8 +139,4 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, mnist_path, problem):
     options = {"--model": MODEL, "--data": mnist_path, "--reports": "{tmp}/reports", **changes}
     args = [str(part).format(tmp=tmp_path) for pair in options.items() for part in pair]
     result = run(tmp_path, *args)
-    assert result.returncode == 2, result.stderr[-3000:]
-    lines = result.stderr.strip().splitlines()
-    assert not any("Traceback" in line for line in lines), result.stderr
-    assert [line for line in lines if ERROR.match(line)] == lines[-1:], result.stderr
-    assert reason in lines[-1]
+    assert_refused(result, ERROR, reason)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_refused
 
 ROOT = Path(__file__).resolve().parent.parent
 ERROR = re.compile(r"python -m handwriting\.train: error: \S")
@@ -89,8 +90,4 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, mnist_path, problem):
     options = {"--data": mnist_path, "--out": "{tmp}/m.keras", "--epochs": "1", "--subset": "100", **changes}
     args = [str(part).format(tmp=tmp_path) for pair in options.items() for part in pair]
     result = train(tmp_path, *args)
-    assert result.returncode == 2, result.stderr[-3000:]
-    lines = result.stderr.strip().splitlines()
-    assert not any("Traceback" in line for line in lines), result.stderr
-    assert [line for line in lines if ERROR.match(line)] == lines[-1:], result.stderr
-    assert reason in lines[-1]
+    assert_refused(result, ERROR, reason)
