@@ -4,12 +4,14 @@
 Under gunicorn `app` is first touched inside each worker, so the model loads after the fork, once
 per worker, and is warmed before the worker takes its first request.
 """
+import dataclasses
 import logging
 import os
+from pathlib import Path
 
 from flask import Flask, render_template
 
-from handwriting import api, config
+from handwriting import api, config, registry
 
 log = logging.getLogger("digit-reader")
 
@@ -34,28 +36,21 @@ SECURITY_HEADERS = {
 }
 
 
-def load_engine(model_path, settings):
-    """The warmed Recognizer, or None when the model cannot be loaded: the service then stays up
-    and answers 503, so that the probes and the page can say why."""
-    from handwriting.recognition import Recognizer
-
-    try:
-        engine = Recognizer(model_path, settings)
-        engine.warm()
-    except Exception as error:
-        log.error("model not loaded from %s: %s: %s", model_path, type(error).__name__, error)
-        return None
-    log.info("model %s (%s) loaded from %s", engine.name, engine.version, model_path)
-    return engine
-
-
 def create_app(model_path=None, recognizer=None, settings=None):
-    """The Flask app. Pass a ready `recognizer` to share one engine, else the model at `model_path`
-    (default: the configured one) is loaded and warmed now."""
+    """The Flask app. Pass a ready `recognizer` to share one engine, else the default model (at
+    `model_path`, or the configured one) is loaded and warmed now. When it cannot be loaded the
+    service still starts and answers 503, so that the probes and the page can say why."""
     settings = settings or config.settings()
-    engine = recognizer or load_engine(model_path or settings.model_path, settings)
+    if model_path is not None:
+        settings = dataclasses.replace(settings, model_path=Path(model_path))
+    models = registry.Models(settings, default=recognizer)
+    if recognizer is None:
+        try:
+            models.get()
+        except registry.ModelUnavailable:
+            pass  # logged by the registry; /api/ready says 503
     app = Flask(__name__, static_folder="handwriting/static", template_folder="templates")
-    api.init_app(app, engine, settings)
+    api.init_app(app, models, settings)
 
     @app.get("/")
     def page():

@@ -1,4 +1,4 @@
-"""The JSON API: digit recognition, liveness and readiness probes, and the OpenAPI document.
+"""The JSON API: digit recognition, the models, liveness and readiness probes, and the OpenAPI document.
 
 Every failure, expected or not, is the same JSON envelope with a stable code, so that clients never
 parse HTML or see a traceback. Request bodies stay in memory and within the configured limit.
@@ -11,11 +11,11 @@ import re
 import time
 
 from flask import Blueprint, Request, current_app, jsonify, request
-from PIL import Image
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length
 
-from handwriting import decoding, openapi
+from handwriting import decoding, openapi, registry
+from handwriting.explain import NotExplainable, overlay, png_base64
 
 EXTENSION = "digit_reader"
 DRAIN_LIMIT = 128 * 1024 * 1024  # a refused body up to this size is read to the end before answering
@@ -44,14 +44,14 @@ class InMemoryRequest(Request):
         return io.BytesIO()
 
 
-def init_app(app, engine, settings):
-    """Attach the API to `app`; `engine` is a warmed Recognizer, or None when the model failed to load."""
+def init_app(app, models, settings):
+    """Attach the API to `app`; `models` is the process's registry.Models."""
     app.request_class = InMemoryRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = 128 * 1024
     app.config["MAX_FORM_PARTS"] = 16
     app.json.sort_keys = False
-    app.extensions[EXTENSION] = {"engine": engine, "settings": settings}
+    app.extensions[EXTENSION] = {"models": models, "settings": settings}
     app.register_blueprint(blueprint)
 
 
@@ -172,37 +172,45 @@ def _min_confidence(options):
     return number
 
 
-def _crops(options):
-    value = options.get("crops", False)
+def _flag(options, name):
+    value = options.get(name, False)
     flag = value if isinstance(value, bool) else _FLAGS.get(str(value).strip().lower())
     if flag is None:
-        raise ApiError(400, "invalid_option", "crops must be 1 or 0")
+        raise ApiError(400, "invalid_option", f"{name} must be 1 or 0")
     return flag
-
-
-def _png_base64(crop):
-    buffer = io.BytesIO()
-    Image.fromarray(crop, "L").save(buffer, "PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _model(engine):
     return {"name": str(engine.name), "version": str(engine.version)}
 
 
-def _engine():
-    engine = _state()["engine"]
-    if engine is None:
-        raise ApiError(503, "model_unavailable", "the model is not loaded; train one with ./run_training.sh")
-    return engine
+def _engine(name=None):
+    """The Recognizer of the named model, or of the default one."""
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "unknown_model", "model must be the name of a model from GET /api/models")
+    try:
+        return _state()["models"].get(name or None)
+    except registry.UnknownModel:
+        raise ApiError(400, "unknown_model", f"no model named {name!r}; GET /api/models lists them") from None
+    except registry.ModelUnavailable as error:
+        raise ApiError(
+            503, "model_unavailable", f"the model is not loaded ({error}); train one with ./run_training.sh"
+        ) from None
+
+
+def _heatmaps(engine, reading):
+    try:
+        return engine.explain(reading.digits)
+    except NotExplainable as error:
+        raise ApiError(422, "not_explainable", f"{error}; choose a convolutional model for explain=1") from None
 
 
 @blueprint.post("/digit_recognize")
 def recognize():
     started = time.perf_counter()
-    engine = _engine()
     data, options = _read_input()
-    min_confidence, crops = _min_confidence(options), _crops(options)
+    min_confidence, crops, explain = _min_confidence(options), _flag(options, "crops"), _flag(options, "explain")
+    engine = _engine(options.get("model"))
     try:
         reading = engine.read(data, min_confidence)
     except decoding.DecodeError as error:
@@ -210,7 +218,10 @@ def recognize():
     body = {"success": True, **reading.to_dict()}
     if crops:
         for prediction, digit in zip(body["predictions"], reading.digits):
-            prediction["crop"] = _png_base64(digit.crop)
+            prediction["crop"] = png_base64(digit.crop)
+    if explain:
+        for prediction, digit, heat in zip(body["predictions"], reading.digits, _heatmaps(engine, reading)):
+            prediction["heatmap"] = png_base64(overlay(digit.crop, heat))
     if not reading.digits:
         body["message"] = NO_DIGITS
     body["model"] = _model(engine)
@@ -218,9 +229,14 @@ def recognize():
     return jsonify(body)
 
 
+@blueprint.get("/models")
+def models():
+    return jsonify({"success": True, "models": _state()["models"].listing()})
+
+
 @blueprint.get("/health")
 def health():
-    return jsonify({"success": True, "status": "ok", "ready": _state()["engine"] is not None})
+    return jsonify({"success": True, "status": "ok", "ready": _state()["models"].ready()})
 
 
 @blueprint.get("/ready")

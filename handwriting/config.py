@@ -14,6 +14,8 @@ def _env(name, default, cast=str):
 @dataclass(frozen=True)
 class Settings:
     model_path: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODEL", ROOT / "models" / "digit_cnn.keras")))
+    models_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODELS_DIR", ROOT / "models")))
+    max_loaded_models: int = field(default_factory=lambda: _env("HANDWRITING_MAX_LOADED_MODELS", 2, int))
     mnist_path: str | None = field(default_factory=lambda: _env("HANDWRITING_MNIST", None))
     reports_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_REPORTS", ROOT / "reports")))
     max_upload_bytes: int = field(default_factory=lambda: _env("HANDWRITING_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, int))

@@ -2,7 +2,8 @@
 
 Prints the classification report and the accuracy, and writes the report, a confusion matrix and a
 grid of the misclassified digits to the reports folder; --json adds the metrics for machines.
-The metrics are plain numpy, so they can be reused on distorted copies of the test set.
+--robustness instead measures every shipped model (or --model) on distorted copies of the test
+set and writes robustness.md, .json and .png to the reports folder.
 """
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ EPSILON = 1e-7  # the probability clip Keras' cross-entropy uses, so the loss ma
 REPORT = "classification_report.txt"
 CONFUSION = "confusion_matrix.png"
 MISTAKES = "misclassified.png"
+ROBUSTNESS = "robustness"
 
 
 def parse_args(argv=None):
@@ -25,6 +27,9 @@ def parse_args(argv=None):
     parser.add_argument("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else download)")
     parser.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
     parser.add_argument("--reports", type=Path, help="folder for the report and figures (default: reports/)")
+    parser.add_argument("--robustness", action="store_true",
+                        help="accuracy under noise, blur, rotation, shift, scale and stroke changes, per model")
+    parser.add_argument("--limit", type=cli.at_least(10), help="score only the first N test images (quick runs)")
     return parser.parse_args(argv)
 
 
@@ -166,6 +171,23 @@ def write_reports(folder, result, images, y, probabilities):
     plot_mistakes(images, y, probabilities, folder / MISTAKES)
 
 
+def robustness(model_paths, images, labels, reports):
+    """The robustness table of each model, printed and written to the reports folder."""
+    from handwriting import robustness as distortions
+
+    models = {path.stem: load_model(path) for path in model_paths}
+    rows = distortions.measure(models, images, labels, predict)
+    text = distortions.table(rows, list(models))
+    print(text)
+    try:
+        (reports / f"{ROBUSTNESS}.md").write_text(text)
+        (reports / f"{ROBUSTNESS}.json").write_text(json.dumps({"n": int(len(labels)), "rows": rows}, indent=1) + "\n")
+        distortions.plot(rows, list(models), reports / f"{ROBUSTNESS}.png")
+    except OSError as error:
+        cli.fail(f"cannot write the results: {error.strerror or error}")
+    print(f"{len(rows)} conditions x {len(models)} models on {len(labels):,} test images; reports in {reports}")
+
+
 def main(argv=None):
     args = parse_args(argv)
     settings = config.settings()
@@ -178,13 +200,20 @@ def main(argv=None):
         data = mnist.load(args.data)
     except mnist.DataError as error:
         cli.fail(str(error))
+    images, labels = data.x_test[: args.limit], data.y_test[: args.limit]
 
+    if args.robustness:
+        from handwriting.registry import scan
+
+        paths = [args.model] if args.model else list(scan(settings.models_dir, settings.model_path).values())
+        robustness(paths, images, labels, reports)
+        return
     model = load_model(model_path)
-    probabilities = predict(model, data.x_test)
-    result = metrics(data.y_test, probabilities)
+    probabilities = predict(model, images)
+    result = metrics(labels, probabilities)
     print(report_table(result))
     try:
-        write_reports(reports, result, data.x_test, data.y_test, probabilities)
+        write_reports(reports, result, images, labels, probabilities)
         if args.json:
             args.json.write_text(json.dumps(result, indent=2) + "\n")
     except OSError as error:

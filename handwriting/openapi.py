@@ -11,13 +11,15 @@ ERROR_CODES = {
     "not_an_image": "the bytes are not an image",
     "corrupt_image": "the image is truncated or cannot be decoded",
     "unreadable_image": "the image cannot be read",
-    "invalid_option": "`min_confidence` or `crops` has an invalid value",
+    "invalid_option": "`min_confidence`, `crops` or `explain` has an invalid value",
+    "unknown_model": "`model` is not the name of a model listed by GET /api/models",
     "bad_request": "the request is malformed",
     "not_found": "no such path",
     "method_not_allowed": "the path does not accept this method",
     "too_large": "the request body is over the upload limit",
     "unsupported_type": "the format is not supported (SVG, PDF, PSD, ...)",
     "too_many_pixels": "the image has more pixels than the limit",
+    "not_explainable": "explain=1 with a model that has no convolutions to explain (the linear baseline)",
     "model_unavailable": "the model is not loaded",
     "internal_error": "an unexpected failure; the server log has the details",
 }
@@ -65,7 +67,32 @@ def _schemas():
                     "contentEncoding": "base64",
                     "contentMediaType": "image/png",
                 },
+                "heatmap": {
+                    "type": "string",
+                    "description": "With explain=1: the Grad-CAM heatmap over the 28x28 crop, as base64 RGB PNG.",
+                    "contentEncoding": "base64",
+                    "contentMediaType": "image/png",
+                },
             },
+        },
+        "ModelInfo": {
+            **_OBJECT,
+            "required": ["name", "arch", "test_accuracy", "parameters", "size_bytes", "default", "loaded", "trained"],
+            "properties": {
+                "name": {"type": "string", "description": "The value for `model=`."},
+                "arch": {"type": ["string", "null"]},
+                "test_accuracy": {**probability, "type": ["number", "null"], "description": "On the 10,000 MNIST test images."},
+                "parameters": {"type": ["integer", "null"], "minimum": 0},
+                "size_bytes": count,
+                "default": {"type": "boolean"},
+                "loaded": {"type": "boolean", "description": "Already in this worker's memory."},
+                "trained": {"type": ["string", "null"], "description": "When training ended (ISO 8601)."},
+            },
+        },
+        "Models": {
+            **_OBJECT,
+            "required": ["success", "models"],
+            "properties": {"success": {"const": True}, "models": {"type": "array", "items": _ref("ModelInfo")}},
         },
         "Model": {
             **_OBJECT,
@@ -129,6 +156,8 @@ def _schemas():
                 "image": {"type": "string", "description": "A base64 data URL (data:image/png;base64,...) or base64."},
                 "min_confidence": {"type": "number", "minimum": 0, "maximum": 1},
                 "crops": {"type": ["boolean", "integer", "string"]},
+                "explain": {"type": ["boolean", "integer", "string"]},
+                "model": {"type": "string"},
             },
         },
         "ImageForm": {
@@ -138,6 +167,8 @@ def _schemas():
                 "file": {"type": "string", "contentMediaType": "application/octet-stream"},
                 "min_confidence": {"type": "string"},
                 "crops": {"type": "string"},
+                "explain": {"type": "string"},
+                "model": {"type": "string"},
             },
         },
     }
@@ -168,6 +199,22 @@ def document(max_upload_bytes, max_pixels):
             "required": False,
             "description": "1 adds each digit's 28x28 model input as base64 PNG (`crop`); also a form field or JSON key.",
             "schema": {"enum": ["0", "1", "true", "false"], "default": "0"},
+        },
+        {
+            "name": "explain",
+            "in": "query",
+            "required": False,
+            "description": "1 adds a Grad-CAM heatmap per digit (`heatmap`, base64 PNG); 422 for a model without "
+            "convolutions. Also a form field or JSON key.",
+            "schema": {"enum": ["0", "1", "true", "false"], "default": "0"},
+        },
+        {
+            "name": "model",
+            "in": "query",
+            "required": False,
+            "description": "The model to read with, by name from GET /api/models (default: the default model). "
+            "Also a form field or JSON key.",
+            "schema": {"type": "string"},
         },
     ]
     common = {"405": _error("Wrong method."), "500": _error("Unexpected failure, no details given.")}
@@ -200,13 +247,20 @@ def document(max_upload_bytes, max_pixels):
                     },
                     "responses": {
                         "200": _ok("The digits read, possibly none (then with a `message`).", "Recognition"),
-                        "400": _error("No image, empty, not an image, corrupt, bad base64 or a bad option."),
+                        "400": _error("No image, empty, not an image, corrupt, bad base64, a bad option or an unknown model."),
                         "413": _error("The request body is over the limit."),
                         "415": _error("An unsupported format such as SVG or PDF."),
-                        "422": _error("The image has more pixels than the limit."),
+                        "422": _error("The image has more pixels than the limit, or explain=1 with a linear model."),
                         "503": _error("The model is not loaded."),
                         **common,
                     },
+                }
+            },
+            "/api/models": {
+                "get": {
+                    "operationId": "models",
+                    "summary": "The models to choose from with `model=`, the default first",
+                    "responses": {"200": _ok("The models.", "Models"), **common},
                 }
             },
             "/api/health": {

@@ -1,6 +1,7 @@
 """The reading engine: bytes in, a Reading out. Holds the one piece of state, the loaded model."""
 import json
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,8 @@ class Recognizer:
         self.meta = meta
         self.name = meta.get("name", self.path.stem)
         self.version = meta.get("date", "unknown")
+        self._gradcam = None
+        self._gradcam_lock = threading.Lock()
 
     def classify(self, crops):
         """Probabilities (N, 10) for uint8 crops (N, 28, 28), in one compiled call."""
@@ -52,6 +55,16 @@ class Recognizer:
             return np.zeros((0, 10), np.float32)
         batch = np.asarray(crops, np.float32)[..., None] / 255.0
         return self._infer(batch).numpy()
+
+    def explain(self, digits):
+        """Grad-CAM heatmaps (N, 28, 28) for the digits of a Reading, each for the digit read;
+        raises explain.NotExplainable for a model without convolutions. Built on first use."""
+        from handwriting.explain import GradCam
+
+        with self._gradcam_lock:
+            if self._gradcam is None:
+                self._gradcam = GradCam(self.model)
+        return self._gradcam(np.array([d.crop for d in digits]), [d.digit for d in digits])
 
     def warm(self):
         self.classify(np.zeros((2, 28, 28), np.uint8))

@@ -38,7 +38,7 @@ IN_PROCESS_RUNS = 20  # reads per image by the engine, for the batched-versus-na
 NAIVE_RUNS = 5  # the naive way is so much slower that a few reads tell its ratio well enough
 START_TIMEOUT_S = 300  # a deadline for a cold start on a busy machine, not a target
 SERVER_SETTINGS = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS")  # dropped: defaults are measured
-_WORKER_LOADED = re.compile(r"model .* \(.*\) loaded from ")  # main.load_engine's line, once per worker
+_WORKER_LOADED = re.compile(r"model .* \(.*\) loaded from ")  # the registry logs it, once per worker
 
 
 class Figure(NamedTuple):

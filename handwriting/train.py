@@ -84,11 +84,12 @@ def dataset(plain, served, y, batch_size, seed, training, augment):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_model(model, arch, steps):
+def compile_model(model, arch, epoch_steps, epochs):
     import keras
 
+    steps = epoch_steps * epochs
     if arch == "advanced":
-        rate = keras.optimizers.schedules.CosineDecayRestarts(2e-3, first_decay_steps=steps * 5, t_mul=2.0)
+        rate = keras.optimizers.schedules.CosineDecayRestarts(2e-3, first_decay_steps=epoch_steps * 5, t_mul=2.0)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
     else:
         rate = keras.optimizers.schedules.CosineDecay(
@@ -187,10 +188,10 @@ def main(argv=None):
     if args.arch == "advanced":
         train_ds = train_ds.map(lambda a, b: (a, keras.ops.one_hot(b, models.CLASSES)))
         val_ds = val_ds.map(lambda a, b: (a, keras.ops.one_hot(b, models.CLASSES)))
-    steps = args.epochs * int(np.ceil(len(train_sets[0]) / args.batch_size))
+    epoch_steps = int(np.ceil(len(train_sets[0]) / args.batch_size))
 
     model = models.build(args.arch)
-    compile_model(model, args.arch, steps)
+    compile_model(model, args.arch, epoch_steps, args.epochs)
     print(f"{args.arch}: {model.count_params():,} parameters, {len(x_train):,} training digits and "
           f"{len(train_sets[0]) - len(x_train):,} non-digits, {len(x_val):,} validation digits, "
           f"{args.epochs} epochs", flush=True)

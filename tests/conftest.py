@@ -1,13 +1,17 @@
-"""Shared fixtures: the real MNIST file, the real shipped model, one engine per test session."""
+"""Shared fixtures: the real MNIST file, the real shipped model, one engine and one app per test
+session, and the composed upload most API tests send."""
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST = Path(os.environ.get("HANDWRITING_MNIST") or ROOT.parent / "shared" / "data" / "mnist.npz")
 MODEL = ROOT / "models" / "digit_cnn.keras"
+DIGITS = (7, 2, 1)  # the digits of `digits_png`
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +35,49 @@ def recognizer():
     engine = Recognizer(MODEL)
     engine.warm()
     return engine
+
+
+@pytest.fixture(scope="session")
+def app(recognizer):
+    from main import create_app
+
+    return create_app(recognizer=recognizer)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def spec(client):
+    """The service's own OpenAPI document, checked to be valid."""
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/openapi.json").get_json()
+    validate(document)
+    return document
+
+
+@pytest.fixture(scope="session")
+def digits_png(mnist):
+    return png(compose(mnist, DIGITS))
+
+
+def compose(mnist, labels, gap=14, margin=20):
+    """MNIST test digits with these labels, black on white, side by side: a realistic upload."""
+    tiles = [255 - mnist.x_test[int(np.flatnonzero(mnist.y_test == label)[0])] for label in labels]
+    canvas = np.full((28 + 2 * margin, 2 * margin + len(tiles) * 28 + (len(tiles) - 1) * gap), 255, np.uint8)
+    for i, tile in enumerate(tiles):
+        x = margin + i * (28 + gap)
+        canvas[margin:margin + 28, x:x + 28] = tile
+    return canvas
+
+
+def png(array, mode=None):
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")

@@ -9,51 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from jsonschema import Draft202012Validator
-from openapi_spec_validator import validate
 from PIL import Image
 
+from conftest import DIGITS, png
 from main import create_app
 
 URL = "/api/digit_recognize"
-DIGITS = (7, 2, 1)
-
-
-def compose(mnist, labels, gap=14, margin=20):
-    """MNIST test digits with these labels, black on white, side by side: a realistic upload."""
-    tiles = [255 - mnist.x_test[int(np.flatnonzero(mnist.y_test == label)[0])] for label in labels]
-    canvas = np.full((28 + 2 * margin, 2 * margin + len(tiles) * 28 + (len(tiles) - 1) * gap), 255, np.uint8)
-    for i, tile in enumerate(tiles):
-        x = margin + i * (28 + gap)
-        canvas[margin:margin + 28, x:x + 28] = tile
-    return canvas
-
-
-def png(array, mode=None):
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def app(recognizer):
-    return create_app(recognizer=recognizer)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def spec(client):
-    document = client.get("/api/openapi.json").get_json()
-    validate(document)
-    return document
-
-
-@pytest.fixture(scope="module")
-def digits_png(mnist):
-    return png(compose(mnist, DIGITS))
 
 
 def conforms(spec, response, path=URL, method="post"):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from main import create_app
-from test_api import compose
+from conftest import compose
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -91,6 +91,28 @@ def test_drawing_is_read_live(page):
     page.click("#undo")
     expect(page.locator("#result")).to_be_hidden()
     expect(page.locator("#clear")).to_be_disabled()
+
+
+def test_model_picker_and_heatmaps(page, digits_file):
+    """The picker lists the shipped models; choosing one re-reads with it, and the explain toggle
+    adds a heatmap per digit, and is off for the linear model, which has nothing to explain."""
+    picker = page.locator("#model")
+    expect(picker.locator("option").first).to_have_text("digit_cnn (default)")
+    for name in ("digit_advanced", "digit_linear"):
+        expect(picker.locator(f"option[value='{name}']")).to_have_count(1)
+    page.set_input_files("#file-input", digits_file)
+    expect(page.locator("#result-meta")).to_contain_text("model digit_cnn")
+    page.check("#explain")
+    expect(page.locator("#cards img.heatmap")).to_have_count(3)
+    picker.select_option("digit_advanced")
+    expect(page.locator("#result-meta")).to_contain_text("model digit_advanced")
+    expect(page.locator("#result-text")).to_have_text("721")
+    expect(page.locator("#cards img.heatmap")).to_have_count(3)
+    picker.select_option("digit_linear")
+    expect(page.locator("#explain")).to_be_disabled()
+    expect(page.locator("#model-hint")).to_contain_text("linear network")
+    expect(page.locator("#result-meta")).to_contain_text("model digit_linear")
+    expect(page.locator("#cards img.heatmap")).to_have_count(0)
 
 
 def test_a_text_file_gets_a_clear_message(page):

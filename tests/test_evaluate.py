@@ -110,6 +110,50 @@ def test_shipped_model_reaches_the_target_accuracy(shipped):
     assert metrics["accuracy"] >= TARGET, f"test accuracy {metrics['accuracy']:.4f} is below {TARGET}"
 
 
+SHIPPED = ("digit_cnn", "digit_linear", "digit_advanced")
+
+
+@pytest.fixture(scope="module")
+def robust(tmp_path_factory, mnist_path):
+    folder = tmp_path_factory.mktemp("robustness")
+    result = run(folder, "--robustness", "--data", mnist_path, "--limit", 200, "--reports", folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder, result.stdout, json.loads((folder / "robustness.json").read_text())
+
+
+def test_robustness_has_every_row_for_every_shipped_model(robust):
+    from handwriting.robustness import DISTORTIONS
+
+    folder, stdout, report = robust
+    expected = [("clean", None)] + [(name, s) for name, (_, _, strengths) in DISTORTIONS.items() for s in strengths]
+    assert [(row["distortion"], row["strength"]) for row in report["rows"]] == expected
+    assert report["n"] == 200
+    for row in report["rows"]:
+        assert set(SHIPPED) <= set(row) and all(0 <= row[name] <= 1 for name in SHIPPED)
+    table = (folder / "robustness.md").read_text()
+    assert table.count("\n") == len(expected) + 2 and table in stdout
+    assert (folder / "robustness.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_robustness_shows_strong_distortions_hurting(robust):
+    """Clean accuracy matches each model's class, and the strongest rotation, noise and thinning
+    cost accuracy: the distortions really reach the model."""
+    _, _, report = robust
+    rows = {(row["distortion"], row["strength"]): row for row in report["rows"]}
+    clean = rows[("clean", None)]
+    assert clean["digit_cnn"] >= 0.98 and clean["digit_linear"] >= 0.8
+    for worst in (("noise (sigma)", 0.4), ("rotation (degrees)", 45), ("thinning (kernel, px)", 3)):
+        assert all(rows[worst][name] < clean[name] for name in SHIPPED), worst
+
+
+def test_robustness_of_one_model(tmp_path, mnist_path):
+    result = run(tmp_path, "--robustness", "--model", ROOT / "models" / "digit_linear.keras", "--data", mnist_path,
+                 "--limit", 50, "--reports", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((tmp_path / "robustness.json").read_text())["rows"]
+    assert all(set(row) == {"distortion", "strength", "digit_linear"} for row in rows)
+
+
 def _foreign_model(path):
     """A valid Keras model that is not a digit classifier: 32x32 colour in, 10 classes out."""
     import keras

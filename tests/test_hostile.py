@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from PIL import Image
 
 from handwriting import load, openapi, speed
-from test_api import compose
+from conftest import compose
 from test_server import call, multipart, started
 
 URL = "/api/digit_recognize"

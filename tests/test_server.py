@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_api import compose
+from conftest import compose
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT_S = 300  # a deadline for a cold start on a busy machine, not a timing assumption
@@ -122,6 +122,22 @@ def test_reads_a_multi_digit_image_over_http(server, digits_png):
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_models_are_listed_and_chosen_over_http(server, digits_png):
+    status, _, raw = call(server.port, "GET", "/api/models")
+    listed = [row["name"] for row in json.loads(raw)["models"]]
+    assert status == 200 and listed[0] == "digit_cnn" and {"digit_advanced", "digit_linear"} <= set(listed)
+    body, content_type = multipart({"file": ("digits.png", digits_png)})
+    for _ in range(WORKERS * 2):  # both workers load it on first use
+        status, _, raw = call(server.port, "POST", "/api/digit_recognize?model=digit_advanced&explain=1", body,
+                              {"Content-Type": content_type})
+        answer = json.loads(raw)
+        assert status == 200 and answer["model"]["name"] == "digit_advanced", answer
+        assert answer["text"] == "".join(map(str, LABELS)) and all("heatmap" in p for p in answer["predictions"])
+    status, _, raw = call(server.port, "POST", "/api/digit_recognize?model=../models/digit_cnn", body,
+                          {"Content-Type": content_type})
+    assert status == 400 and json.loads(raw)["error"]["code"] == "unknown_model"
+
+
 @pytest.mark.parametrize("size", [70_000, 300_000, 2_000_000])
 def test_uploads_larger_than_a_parser_chunk_are_read(server, digits_png, size):
     """Werkzeug parses a socket's multipart body in 64 KiB chunks; a form-memory limit of that
@@ -175,7 +191,7 @@ def test_each_worker_loads_the_model_and_the_log_holds_no_image(server, digits_p
     body = json.dumps({"image": f"data:image/png;base64,{encoded}"})
     assert call(server.port, "POST", "/api/digit_recognize", body, {"Content-Type": "application/json"})[0] == 200
     # The access log line is written after the answer is sent: wait for it, like for the loads.
-    server.wait_for(lambda: server.log().count("loaded from") >= WORKERS)
+    server.wait_for(lambda: server.log().count("model digit_cnn (") >= WORKERS)
     server.wait_for(lambda: '"POST /api/digit_recognize HTTP/1.1" 200' in server.log())
     log = server.log()
     assert log.count("Booting worker") == WORKERS

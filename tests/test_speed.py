@@ -15,7 +15,7 @@ from werkzeug.formparser import parse_form_data
 from werkzeug.test import EnvironBuilder
 
 from handwriting import speed, synth
-from test_api import compose, png
+from conftest import compose, png
 
 
 def test_percentile_matches_numpy():

@@ -69,6 +69,24 @@ def test_history_and_curves_go_to_the_reports_folder(trained):
     assert not (trained / "default-reports").exists()
 
 
+# One epoch on the same subset, measured 85.6 % (linear) and 74.6 % (advanced, whose label smoothing
+# and restarting schedule need more than one epoch); the floors leave room for seed and platform.
+FLOORS = {"linear": 0.80, "advanced": 0.60}
+
+
+@pytest.mark.parametrize("arch", FLOORS)
+def test_each_architecture_learns_in_one_epoch(tmp_path, mnist_path, arch):
+    result = train(tmp_path, "--data", mnist_path, "--arch", arch, "--epochs", 1, "--subset", SUBSET,
+                   "--batch-size", BATCH, "--no-augment", "--out", tmp_path / "m.keras", "--reports",
+                   tmp_path / "reports", "--tensorboard", tmp_path / "logs")
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["arch"] == arch and meta["test_accuracy"] > FLOORS[arch]
+    for part in ("train", "validation"):
+        assert list((tmp_path / "logs" / part).glob("events.out.tfevents.*")), f"no TensorBoard {part} log"
+    assert (tmp_path / "reports" / "history.csv").read_text().startswith("epoch,")
+
+
 REFUSALS = {
     "an unknown architecture": ({"--arch": "resnet"}, "resnet"),
     "a missing data file": ({"--data": "{tmp}/missing.npz"}, "not found"),

@@ -15,9 +15,12 @@
     too_large: "The file is too large",
     too_many_pixels: "The image has too many pixels",
     model_unavailable: "The model is not loaded",
+    unknown_model: "That model is not available",
+    not_explainable: "This model cannot show where it looked",
     network: "The server could not be reached",
   };
   const HINTS = { // where the API's own message would only repeat the title
+    not_explainable: "The linear baseline has no convolutional layers. Pick another model, or turn the heatmaps off.",
     not_an_image: "Choose a photo, scan or screenshot: JPEG, PNG, WebP, BMP, TIFF or GIF.",
     corrupt_image: "The file may be truncated or damaged. Try saving or exporting it again.",
     empty_file: "The file has no content. Choose another one.",
@@ -36,6 +39,9 @@
     undo: $("undo"),
     clear: $("clear"),
     canvasTheme: $("canvas-theme"),
+    model: $("model"),
+    modelHint: $("model-hint"),
+    explain: $("explain"),
     minConfidence: $("min-confidence"),
     minConfidenceValue: $("min-confidence-value"),
     status: $("status"),
@@ -60,6 +66,8 @@
 
   function query() {
     const params = new URLSearchParams({ crops: "1" });
+    if (els.model.value) params.set("model", els.model.value);
+    if (els.explain.checked) params.set("explain", "1");
     const minimum = Number(els.minConfidence.value) / 100;
     if (minimum > 0) params.set("min_confidence", String(minimum));
     return `${API}?${params}`;
@@ -185,6 +193,18 @@
       caption.className = "crop-caption";
       caption.textContent = "28×28 input";
       side.append(crop, caption);
+    }
+    if (prediction.heatmap) {
+      const heat = document.createElement("img");
+      heat.className = "crop heatmap";
+      heat.src = `data:image/png;base64,${prediction.heatmap}`;
+      heat.alt = `Where the model looked for digit ${index + 1}: warmer colours weighed more`;
+      heat.width = 28;
+      heat.height = 28;
+      const caption = document.createElement("span");
+      caption.className = "crop-caption";
+      caption.textContent = "Grad-CAM";
+      side.append(heat, caption);
     }
 
     const body = document.createElement("div");
@@ -435,6 +455,42 @@
   els.minConfidence.addEventListener("change", () => {
     if (lastSource) recognise(lastSource, els.preview.src);
   });
+
+  function describeModel() {
+    const chosen = els.model.selectedOptions[0];
+    const linear = chosen.dataset.arch === "linear";
+    els.explain.disabled = linear;
+    if (linear) els.explain.checked = false;
+    els.modelHint.textContent = chosen.dataset.summary || "";
+  }
+
+  async function loadModels() {
+    let payload;
+    try {
+      payload = await (await fetch("/api/models")).json();
+    } catch (error) {
+      return; // the default model still reads; the picker keeps its one entry
+    }
+    if (!payload.success) return;
+    els.model.replaceChildren(...payload.models.map((model) => {
+      const option = document.createElement("option");
+      option.value = model.default ? "" : model.name;
+      const accuracy = model.test_accuracy == null ? "" : `, ${(model.test_accuracy * 100).toFixed(2)}% on MNIST`;
+      option.textContent = `${model.name}${model.default ? " (default)" : ""}`;
+      option.dataset.arch = model.arch || "";
+      option.dataset.summary = `${model.arch || "unknown"} network, `
+        + `${(model.parameters || 0).toLocaleString("en")} parameters${accuracy}.`;
+      return option;
+    }));
+    describeModel();
+  }
+
+  [els.model, els.explain].forEach((control) => control.addEventListener("change", () => {
+    describeModel();
+    if (lastSource) recognise(lastSource, els.preview.src);
+  }));
+
+  loadModels();
 
   repaint();
 })();
