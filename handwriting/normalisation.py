@@ -35,19 +35,25 @@ def _adjust_stroke(mask, longest):
     return thinned if np.count_nonzero(thinned) > 0.3 * np.count_nonzero(mask) else mask
 
 
+def ink_box(mask):
+    """(x, y, width, height) of the ink in a 2-D uint8 mask, or None when there is none; OpenCV's
+    bounding rectangle is several times faster than np.nonzero on the hot path."""
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask))
+    return (x, y, w, h) if w and h else None
+
+
 def to_mnist(mask):
     """A binary ink mask (any size, ink > 0) to a 28x28 uint8 image in MNIST's convention."""
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
+    box = ink_box(mask)
+    if box is None:
         return np.zeros((SIZE, SIZE), np.uint8)
-    crop = (mask[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1] > 0).astype(np.uint8) * 255
-    height, width = crop.shape
+    x, y, width, height = box
+    crop = (mask[y: y + height, x: x + width] > 0).astype(np.uint8) * 255
     longest = max(height, width)
     pad = int(np.ceil(longest * 0.1)) + 1
     crop = _adjust_stroke(cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0), longest)
-    ys, xs = np.nonzero(crop)
-    crop = crop[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
-    height, width = crop.shape
+    x, y, width, height = ink_box(crop)
+    crop = crop[y: y + height, x: x + width]
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -57,10 +63,10 @@ def to_mnist(mask):
 def centre(digit):
     """Place a digit in the 28x28 field with its centre of mass at the middle, kept inside the field."""
     height, width = digit.shape
-    total = float(digit.sum())
-    ys, xs = np.indices(digit.shape)
-    cy = (ys * digit).sum() / total if total else height / 2
-    cx = (xs * digit).sum() / total if total else width / 2
+    moments = cv2.moments(digit)
+    total = moments["m00"]
+    cy = moments["m01"] / total if total else height / 2
+    cx = moments["m10"] / total if total else width / 2
     dx = np.clip(SIZE / 2 - cx, 0, SIZE - width) if width <= SIZE else 0
     dy = np.clip(SIZE / 2 - cy, 0, SIZE - height) if height <= SIZE else 0
     shift = np.float32([[1, 0, dx], [0, 1, dy]])

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from handwriting import config, decoding
-from handwriting.normalisation import to_mnist
+from handwriting.normalisation import ink_box, to_mnist
 from handwriting.reading import Box, Digit, Reading
 from handwriting.segmentation import cut_candidates, segment, union
 
@@ -96,11 +96,10 @@ class _Piece:
 
     def __init__(self, blob, start, stop):
         mask = blob.mask[:, start:stop]
-        ys, xs = np.nonzero(mask)
-        self.empty = len(ys) == 0
-        top, left = (ys.min(), xs.min()) if not self.empty else (0, 0)
-        bottom, right = (ys.max() + 1, xs.max() + 1) if not self.empty else (1, 1)
-        self.box = (blob.x + start + left, blob.y + top, right - left, bottom - top)
+        ink = ink_box(mask)
+        self.empty = ink is None
+        left, top, w, h = ink or (0, 0, 1, 1)
+        self.box = (blob.x + start + left, blob.y + top, w, h)
         self.start, self.stop = start, stop
         self.crop = to_mnist(mask)
         self.probabilities = None
