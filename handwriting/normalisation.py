@@ -63,10 +63,9 @@ def to_mnist(mask):
 def centre(digit):
     """Place a digit in the 28x28 field with its centre of mass at the middle, kept inside the field."""
     height, width = digit.shape
-    moments = cv2.moments(digit)
-    total = moments["m00"]
-    cy = moments["m01"] / total if total else height / 2
-    cx = moments["m10"] / total if total else width / 2
+    total = float(digit.sum())
+    cy = float(digit.sum(axis=1) @ np.arange(height)) / total if total else height / 2
+    cx = float(digit.sum(axis=0) @ np.arange(width)) / total if total else width / 2
     dx = np.clip(SIZE / 2 - cx, 0, SIZE - width) if width <= SIZE else 0
     dy = np.clip(SIZE / 2 - cy, 0, SIZE - height) if height <= SIZE else 0
     shift = np.float32([[1, 0, dx], [0, 1, dy]])

@@ -9,10 +9,12 @@ import numpy as np
 from handwriting import config, decoding
 from handwriting.normalisation import ink_box, to_mnist
 from handwriting.reading import Box, Digit, Reading
-from handwriting.segmentation import cut_candidates, segment, union
+from handwriting.segmentation import cut_candidates, segment, sheared_columns, slant, union
 
 SPLIT_PENALTY = 0.15  # log-probability a cut must win by, so that a confident whole digit stays whole
+SLANT_PENALTY = 0.1  # log-probability leaning cuts must win by over straight ones
 WHOLE_CONFIDENT = 0.85  # a blob no wider than one digit and read this surely is never cut
+ONE_DIGIT_WIDTH = 1.25  # blobs narrower than this many heights hold one digit, unless unsure
 
 
 def limit_threads(threads):
@@ -92,14 +94,18 @@ class Recognizer:
 
 
 class _Piece:
-    """A column range [start, stop) of a blob, cut out as one digit candidate."""
+    """A column range [start, stop) of a blob, cut out as one digit candidate; with `columns`
+    (each pixel's column after shearing the blob upright) the cuts follow the digits' slant."""
 
-    def __init__(self, blob, start, stop):
-        mask = blob.mask[:, start:stop]
+    def __init__(self, blob, start, stop, columns=None):
+        if columns is None:
+            mask, shift = blob.mask[:, start:stop], start
+        else:
+            mask, shift = np.where((columns >= start) & (columns < stop), blob.mask, 0).astype(np.uint8), 0
         ink = ink_box(mask)
         self.empty = ink is None
         left, top, w, h = ink or (0, 0, 1, 1)
-        self.box = (blob.x + start + left, blob.y + top, w, h)
+        self.box = (blob.x + shift + left, blob.y + top, w, h)
         self.start, self.stop = start, stop
         self.crop = to_mnist(mask)
         self.probabilities = None
@@ -120,11 +126,16 @@ class _Plan:
     """A blob read whole, or cut at some of its candidate columns: the path with the best joint
     log-probability wins, each extra cut paying SPLIT_PENALTY."""
 
-    def __init__(self, blob, cuts, height):
-        points = [0, *cuts, blob.w]
+    def __init__(self, blob, height, cuts, shear=0.0):
+        columns, end = None, blob.w
+        if shear:
+            columns, upright = sheared_columns(blob, shear)
+            cuts, end = cut_candidates(upright, height), upright.w
+        points = [0, *cuts, end]
         h = max(blob.h, 0.6 * height)
+        self.penalty = SLANT_PENALTY if shear else 0.0
         self.points = points
-        self.keep_whole = blob.w < 1.25 * h
+        self.keep_whole = blob.w < ONE_DIGIT_WIDTH * h
         self.pieces = []
         self.index = {}
         for i, start in enumerate(points):
@@ -132,7 +143,7 @@ class _Plan:
                 width = points[j] - start
                 whole = i == 0 and j == len(points) - 1
                 if whole or 0.12 * h <= width <= 1.3 * h:
-                    piece = _Piece(blob, start, points[j])
+                    piece = _Piece(blob, start, points[j], columns)
                     if whole or piece.digit_like(blob.h):
                         self.index[(i, j)] = len(self.pieces)
                         self.pieces.append(piece)
@@ -142,7 +153,7 @@ class _Plan:
         n = len(self.points)
         whole = self.pieces[self.index[(0, n - 1)]] if (0, n - 1) in self.index else None
         if whole is not None and self.keep_whole and whole.probabilities[:10].max() >= WHOLE_CONFIDENT:
-            return [whole], whole.score
+            return [whole], whole.score - self.penalty
         score = [-math.inf] * n
         back = [None] * n
         score[0] = 0.0
@@ -158,7 +169,7 @@ class _Plan:
         while j > 0 and back[j] is not None:
             path.append(self.pieces[self.index[(back[j], j)]])
             j = back[j]
-        return path[::-1], score[n - 1]
+        return path[::-1], score[n - 1] - self.penalty
 
 
 class _Line:
@@ -167,7 +178,7 @@ class _Line:
     as one; the reading of the line with the best total score wins."""
 
     def __init__(self, blobs, height):
-        self.plans = [_Plan(blob, cut_candidates(blob, height), height) for blob in blobs]
+        self.plans = [self._plans(blob, height) for blob in blobs]
         self.joined = {}
         for i, (a, b) in enumerate(zip(blobs, blobs[1:])):
             union_blob = union(a, b)
@@ -178,15 +189,25 @@ class _Line:
             if gap <= reach and union_blob.w <= 1.2 * max(union_blob.h, 0.6 * height):
                 self.joined[i] = _Piece(union_blob, 0, union_blob.w)
 
+    @staticmethod
+    def _plans(blob, height):
+        """Straight cuts, and for a blob of leaning digits also cuts that lean with them: the
+        better wins. A blob of one digit's width is only ever cut straight, which keeps its cost."""
+        cuts = cut_candidates(blob, height)
+        wide = blob.w >= ONE_DIGIT_WIDTH * max(blob.h, 0.6 * height)
+        shear = slant(blob) if cuts and wide else 0.0
+        return [_Plan(blob, height, cuts)] + ([_Plan(blob, height, cuts, shear)] if shear else [])
+
     def pieces(self):
-        return [piece for plan in self.plans for piece in plan.pieces] + list(self.joined.values())
+        own = [piece for plans in self.plans for plan in plans for piece in plan.pieces]
+        return own + list(self.joined.values())
 
     def best(self):
         n = len(self.plans)
         score = [-math.inf] * (n + 1)
         back = [None] * (n + 1)
         score[0] = 0.0
-        readings = [plan.best() for plan in self.plans]
+        readings = [max((plan.best() for plan in plans), key=lambda reading: reading[1]) for plans in self.plans]
         for k in range(1, n + 1):
             path, value = readings[k - 1]
             options = [(score[k - 1] + value - SPLIT_PENALTY * len(path), k - 1, path)]

@@ -408,6 +408,33 @@ def cut_candidates(blob, height):
     return sorted(kept)
 
 
+MIN_SLANT = 0.08  # shear (x per y) below which cuts stay straight columns
+MAX_SLANT = 0.5
+
+
+def slant(blob):
+    """How far the blob's strokes lean, as x per y: the regression of x on y over its ink, which
+    side-by-side digits do not disturb. 0 when they stand nearly upright."""
+    moments = cv2.moments(blob.mask, binaryImage=True)
+    if moments["mu02"] <= 0:
+        return 0.0
+    shear = float(np.clip(moments["mu11"] / moments["mu02"], -MAX_SLANT, MAX_SLANT))
+    return shear if abs(shear) >= MIN_SLANT else 0.0
+
+
+def sheared_columns(blob, shear):
+    """Each pixel's column once the blob is sheared upright (x - shear * (y - centre), shifted to
+    start at 0), and the sheared blob: cuts found on its columns follow the slant of the digits."""
+    ys, xs = np.indices(blob.mask.shape, dtype=np.float32)
+    centre = (blob.h - 1) / 2
+    offset = abs(shear) * centre
+    columns = xs - shear * (ys - centre) + offset
+    width = int(np.ceil(blob.w + 2 * offset))
+    matrix = np.float32([[1, -shear, shear * centre + offset], [0, 1, 0]])
+    mask = cv2.warpAffine(blob.mask, matrix, (width, blob.h), flags=cv2.INTER_NEAREST, borderValue=0)
+    return columns, Blob(blob.x, blob.y, width, blob.h, mask)
+
+
 def segment(rgb, working_side=1600):
     """All digit candidates of an RGB image, grouped into lines in reading order."""
     grey, scale = working_grey(rgb, working_side)

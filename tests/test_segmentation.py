@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from handwriting.segmentation import segment
+from handwriting.segmentation import MAX_SLANT, Blob, segment, sheared_columns, slant
 
 RULE = (170, 200, 240)  # the light blue of a school notebook, RGB
 
@@ -159,3 +159,39 @@ def test_any_separated_one_piece_digits_are_found_in_reading_order(digits, picks
     images, _ = digits
     _, rgb, truth = compose([[images[i] for i in row] for row in picks], height, gap, line_gap)
     assert_matches(found_boxes(rgb, working_side), truth)
+
+
+def leaning_strokes(shear, height=60, strokes=(10, 40), thickness=4):
+    """Parallel strokes that lean by `shear` (x per y, positive leaning right at the top), as a Blob."""
+    width = int(max(strokes) + abs(shear) * height + 2 * thickness)
+    mask = np.zeros((height, width), np.uint8)
+    for x in strokes:
+        top = (round(x + abs(shear) * height / 2 + shear * height / 2), 0)
+        bottom = (round(x + abs(shear) * height / 2 - shear * height / 2), height - 1)
+        cv2.line(mask, top, bottom, 255, thickness)
+    return Blob(0, 0, width, height, mask)
+
+
+@pytest.mark.parametrize("shear", [-0.4, -0.2, 0.25, 0.35])
+def test_slant_measures_how_far_the_strokes_lean(shear):
+    assert slant(leaning_strokes(shear)) == pytest.approx(-shear, abs=0.04)
+
+
+def test_upright_and_extreme_slants():
+    assert slant(leaning_strokes(0.0)) == 0.0
+    assert slant(leaning_strokes(0.03)) == 0.0  # below MIN_SLANT: straight cuts are as good
+    assert slant(leaning_strokes(-1.5, height=30)) == MAX_SLANT
+
+
+@pytest.mark.parametrize("shear", [-0.3, 0.3])
+def test_sheared_columns_stand_leaning_strokes_upright(shear):
+    """Once sheared, each stroke's ink sits in a band as narrow as the stroke, with the gap
+    between the two strokes clear from top to bottom: a straight cut there follows the slant."""
+    blob = leaning_strokes(shear)
+    columns, upright = sheared_columns(blob, slant(blob))
+    ink = columns[blob.mask > 0]
+    left, right = ink[ink < ink.mean()], ink[ink >= ink.mean()]
+    assert np.ptp(left) <= 7 and np.ptp(right) <= 7
+    assert upright.h == blob.h and upright.w >= blob.w
+    gap = upright.mask[:, int(left.max()) + 2: int(right.min()) - 1]
+    assert gap.size and not gap.any()
