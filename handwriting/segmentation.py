@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from handwriting.normalisation import stroke_width
+
 
 MAX_BLOBS = 300
 MIN_CUT_WIDTH = 0.8  # blobs narrower than this many digit heights are read whole, never cut
@@ -372,16 +374,59 @@ def group_lines(blobs, height):
 
 
 def _frames(blobs, shape):
-    """Blobs a third of the picture or more that enclose two or more much smaller upright marks:
-    the edge of a sheet or a box drawn around digits, not a digit (which may hold a speck or a
-    line remnant in a loop)."""
+    """Blobs a third of the picture or more beside two or more much smaller upright marks, when
+    they enclose them or their line is far thinner than their size or far thicker than the marks':
+    the edge of a sheet, its shadow or a box drawn around digits, not a digit (which may hold a
+    speck or a line remnant in a loop)."""
+    def smaller(inner, outer):
+        return inner is not outer and inner.w <= 3 * inner.h and inner.h < 0.5 * outer.h
+
     def inside(inner, outer):
         return (outer.x <= inner.x and outer.y <= inner.y and inner.x + inner.w <= outer.x + outer.w
-                and inner.y + inner.h <= outer.y + outer.h and inner.w <= 3 * inner.h
-                and inner.h < 0.5 * outer.h)
+                and inner.y + inner.h <= outer.y + outer.h)
 
-    big = [a for a in blobs if a.w > 0.3 * shape[1] and a.h > 0.3 * shape[0]]
-    return {id(a) for a in big if sum(inside(b, a) for b in blobs if b is not a) >= 2}
+    def outline(blob, marks):
+        width = stroke_width(blob.mask)
+        pen = float(np.median([stroke_width(b.mask) for b in marks]))
+        return width < 0.02 * max(blob.w, blob.h) or width > 3 * pen
+
+    frames = set()
+    for a in blobs:
+        if a.w > 0.3 * shape[1] and a.h > 0.3 * shape[0]:
+            marks = [b for b in blobs if smaller(b, a)]
+            if sum(inside(b, a) for b in marks) >= 2 or (len(marks) >= 2 and outline(a, marks)):
+                frames.add(id(a))
+    return frames
+
+
+def _background_patches(blobs, shape):
+    """Solid marks cut by the border of the picture, many times thicker than the pen: the table or
+    floor between a sheet and the edge of the photo, not ink. The pen is the thinner quarter of
+    the marks, so that a few patches cannot redefine it."""
+    if len(blobs) < 2:
+        return set()
+    widths = [stroke_width(b.mask) for b in blobs]
+    pen = float(np.percentile(widths, 25))
+
+    def touches(b):
+        return b.x == 0 or b.y == 0 or b.x + b.w == shape[1] or b.y + b.h == shape[0]
+
+    return {id(b) for b, width in zip(blobs, widths) if touches(b) and width > 3 * pen}
+
+
+def on_an_edge(blob, grey):
+    """A thin upright mark with much darker ground on one side than on the other: a piece of the
+    edge of a sheet against the table, not a 1 written on the sheet (paper on both sides)."""
+    if blob.w >= 0.5 * blob.h:
+        return False
+    reach = max(3, blob.h // 4)
+    rows = grey[blob.y: blob.y + blob.h]
+    left = rows[:, max(0, blob.x - reach): max(0, blob.x - 1)]
+    right = rows[:, blob.x + blob.w + 1: blob.x + blob.w + reach]
+    if left.size == 0 or right.size == 0:
+        return False
+    sides = sorted((float(np.median(left)), float(np.median(right))))
+    return sides[0] < 0.6 * sides[1]
 
 
 def cut_candidates(blob, height):
@@ -440,8 +485,8 @@ def segment(rgb, working_side=1600):
     grey, scale = working_grey(rgb, working_side)
     contrast, flat = ink_contrast(grey)
     blobs = components(binarise(contrast, flat), flat)
-    frames = _frames(blobs, grey.shape)
-    blobs = [b for b in blobs if id(b) not in frames]
+    dropped = _frames(blobs, grey.shape) | _background_patches(blobs, grey.shape)
+    blobs = [b for b in blobs if id(b) not in dropped and not on_an_edge(b, grey)]
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
     blobs = [b for b in blobs if plausible(b, height, grey.shape)]

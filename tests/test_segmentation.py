@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from handwriting.segmentation import MAX_SLANT, Blob, segment, sheared_columns, slant
+from handwriting.segmentation import MAX_SLANT, Blob, on_an_edge, segment, sheared_columns, slant
 
 RULE = (170, 200, 240)  # the light blue of a school notebook, RGB
 
@@ -195,3 +195,15 @@ def test_sheared_columns_stand_leaning_strokes_upright(shear):
     assert upright.h == blob.h and upright.w >= blob.w
     gap = upright.mask[:, int(left.max()) + 2: int(right.min()) - 1]
     assert gap.size and not gap.any()
+
+
+def test_a_thin_mark_is_an_edge_only_with_much_darker_ground_on_one_side():
+    grey = np.full((100, 200), 210, np.uint8)
+    grey[:, :100] = 70
+    grey[20:80, 101:104] = 40
+    grey[20:80, 150:153] = 40
+    mark = np.full((60, 3), 255, np.uint8)
+    assert on_an_edge(Blob(101, 20, 3, 60, mark), grey)
+    assert not on_an_edge(Blob(150, 20, 3, 60, mark), grey)
+    wide = np.full((60, 40), 255, np.uint8)
+    assert not on_an_edge(Blob(101, 20, 40, 60, wide), grey)  # a wide mark is never an edge piece
