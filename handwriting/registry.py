@@ -50,7 +50,8 @@ class Models:
         self.default_name = Path(settings.model_path).stem
         self._loaded = OrderedDict()
         self._failed = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts, held only briefly
+        self._loading = threading.Lock()
         if default is not None:
             self._loaded[self.default_name] = default
 
@@ -76,33 +77,49 @@ class Models:
 
     def get(self, name=None):
         """The Recognizer of `name` (default: the default model), loading and warming it if needed;
-        raises UnknownModel or ModelUnavailable. Loading holds the lock, so that two requests never
-        load the same model twice."""
-        from handwriting.recognition import Recognizer
-
+        raises UnknownModel or ModelUnavailable. One model loads at a time, so that two requests
+        never load the same one twice, while requests for loaded models go on being served."""
         name = name or self.default_name
-        with self._lock:
-            if name in self._loaded:
-                self._loaded.move_to_end(name)
-                return self._loaded[name]
-            if name in self._failed:
-                raise ModelUnavailable(self._failed[name])
+        engine = self._cached(name)
+        if engine is not None:
+            return engine
+        with self._loading:
+            engine = self._cached(name)  # loaded by the request that held the loading lock
+            if engine is not None:
+                return engine
             path = self.paths().get(name)
             if path is None:
                 if name == self.default_name:
                     raise ModelUnavailable(f"no model file at {self.settings.model_path}")
                 raise UnknownModel(name)
-            try:
-                engine = Recognizer(path, self.settings)
-                engine.warm()
-            except Exception as error:
-                self._failed[name] = f"{path.name} cannot be loaded: {type(error).__name__}"
-                log.error("model %s not loaded from %s: %s: %s", name, path, type(error).__name__, error)
-                raise ModelUnavailable(self._failed[name]) from None
-            log.info("model %s (%s) loaded from %s", name, engine.version, path)
-            self._loaded[name] = engine
-            self._evict()
+            engine = self._load(name, path)
+            with self._lock:
+                self._loaded[name] = engine
+                self._evict()
             return engine
+
+    def _cached(self, name):
+        with self._lock:
+            if name in self._failed:
+                raise ModelUnavailable(self._failed[name])
+            if name in self._loaded:
+                self._loaded.move_to_end(name)
+                return self._loaded[name]
+        return None
+
+    def _load(self, name, path):
+        from handwriting.recognition import Recognizer
+
+        try:
+            engine = Recognizer(path, self.settings)
+            engine.warm()
+        except Exception as error:
+            with self._lock:
+                self._failed[name] = f"{path.name} cannot be loaded: {type(error).__name__}"
+            log.error("model %s not loaded from %s: %s: %s", name, path, type(error).__name__, error)
+            raise ModelUnavailable(self._failed[name]) from None
+        log.info("model %s (%s) loaded from %s", name, engine.version, path)
+        return engine
 
     def _evict(self):
         limit = max(1, self.settings.max_loaded_models)

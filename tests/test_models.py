@@ -85,6 +85,19 @@ def test_the_registry_holds_at_most_its_limit_and_keeps_the_default(tmp_path):
         models.get("e")
 
 
+def test_concurrent_requests_for_a_new_model_load_it_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    (tmp_path / "base.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+    (tmp_path / "other.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+    settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
+    models = registry.Models(settings)
+    with ThreadPoolExecutor(6) as pool:
+        engines = list(pool.map(lambda name: models.get(name), ["other", "base"] * 6))
+    assert len({id(e) for e in engines[::2]}) == 1 and len({id(e) for e in engines[1::2]}) == 1
+    assert engines[0] is not engines[1]
+
+
 def test_a_model_that_fails_to_load_is_503_and_not_retried(tmp_path, spec, digits_png, recognizer):
     (tmp_path / "broken.keras").write_bytes(b"not a model")
     settings = dataclasses.replace(config.settings(), models_dir=tmp_path)

@@ -168,6 +168,19 @@
     }
   }
 
+  function thumbnail(png, className, label, description) {
+    const image = document.createElement("img");
+    image.className = className;
+    image.src = `data:image/png;base64,${png}`;
+    image.alt = description;
+    image.width = 28;
+    image.height = 28;
+    const caption = document.createElement("span");
+    caption.className = "crop-caption";
+    caption.textContent = label;
+    return [image, caption];
+  }
+
   function card(prediction, index) {
     const item = document.createElement("li");
     item.className = prediction.probability < UNSURE ? "card unsure" : "card";
@@ -183,28 +196,12 @@
     digit.textContent = String(prediction.digit);
     side.append(digit);
     if (prediction.crop) {
-      const crop = document.createElement("img");
-      crop.className = "crop";
-      crop.src = `data:image/png;base64,${prediction.crop}`;
-      crop.alt = `The 28 by 28 image the model saw for digit ${index + 1}`;
-      crop.width = 28;
-      crop.height = 28;
-      const caption = document.createElement("span");
-      caption.className = "crop-caption";
-      caption.textContent = "28×28 input";
-      side.append(crop, caption);
+      side.append(...thumbnail(prediction.crop, "crop", "28×28 input",
+        `The 28 by 28 image the model saw for digit ${index + 1}`));
     }
     if (prediction.heatmap) {
-      const heat = document.createElement("img");
-      heat.className = "crop heatmap";
-      heat.src = `data:image/png;base64,${prediction.heatmap}`;
-      heat.alt = `Where the model looked for digit ${index + 1}: warmer colours weighed more`;
-      heat.width = 28;
-      heat.height = 28;
-      const caption = document.createElement("span");
-      caption.className = "crop-caption";
-      caption.textContent = "Grad-CAM";
-      side.append(heat, caption);
+      side.append(...thumbnail(prediction.heatmap, "crop heatmap", "Grad-CAM",
+        `Where the model looked for digit ${index + 1}: warmer colours weighed more`));
     }
 
     const body = document.createElement("div");
