@@ -43,6 +43,9 @@ def parse_args(argv=None):
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="print the table in Markdown, for the README")
     parser.add_argument("--speed", dest="mode", action="store_const", const="speed", help="measure the service's speed instead (issue #6)")
+    # Shared by --speed and --load, with no default here: each mode resolves its own.
+    parser.add_argument("--requests", type=cli.at_least(1), help="--speed: timed requests per image (50); --load: requests (2000)")
+    parser.add_argument("--clients", type=cli.at_least(1), help="--speed: concurrent clients for requests/s (8); --load: clients (16)")
     speed.add_arguments(parser)
     parser.add_argument("--load", dest="mode", action="store_const", const="load", help="load and soak the service instead (issue #5)")
     load.add_arguments(parser)

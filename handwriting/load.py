@@ -7,7 +7,6 @@ answers and dropped connections, watches a server it started for worker timeouts
 in the soak reads each worker's memory every 500 requests: the trend from the first reading to the
 last may not climb by more than 5 %.
 """
-import argparse
 import base64
 import contextlib
 import http.client
@@ -48,14 +47,7 @@ class Case(NamedTuple):
 
 
 def add_arguments(parser):
-    """The --load flags. --requests and --clients are shared with --speed: whichever mode registers
-    them first does, with no default, so that each mode resolves its own (here in run())."""
-    for flag, text in (("--requests", f"requests of the load phase (default: {REQUESTS})"),
-                       ("--clients", f"concurrent keep-alive clients (default: {CLIENTS})")):
-        try:
-            parser.add_argument(flag, type=cli.at_least(1), help=f"--load: {text}")
-        except argparse.ArgumentError:  # already there, from another mode
-            pass
+    """The flags of --load alone; --requests and --clients are bench's, shared with --speed."""
     parser.add_argument("--soak", type=cli.at_least(0), default=SOAK, help=f"--load: requests of the soak, 0 for none (default: {SOAK})")
     parser.add_argument("--url", help="--load: a running server, e.g. http://127.0.0.1:5000 (default: start ./run_app.sh)")
 

@@ -62,8 +62,7 @@ class Figure(NamedTuple):
 
 
 def add_arguments(parser):
-    parser.add_argument("--requests", type=cli.at_least(1), help="--speed: timed requests per image (50); --load: requests (2000)")
-    parser.add_argument("--clients", type=cli.at_least(1), help="--speed: concurrent clients for requests/s (8); --load: clients (16)")
+    """The flags of --speed alone; --requests and --clients are bench's, shared with --load."""
     parser.add_argument("--seconds", type=cli.at_least(1), default=10, help="--speed: how long the clients send (default: 10)")
 
 

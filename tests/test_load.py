@@ -1,6 +1,5 @@
 """The load test, issue #5: a short bounded run of handwriting.load against the real server it
 starts, and proof, against a small server that misbehaves on purpose, that what it counts is counted."""
-import argparse
 import json
 import threading
 from collections import Counter
@@ -9,16 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from handwriting import load
+from handwriting import bench, load
 
 
 def run(tmp_path, mnist_path, argv):
     """handwriting.load.run as `python -m handwriting.bench --load ARGV` runs it: the report it wrote,
     and whether it exited 1 for a failed check."""
-    parser = argparse.ArgumentParser()
-    load.add_arguments(parser)
-    args = parser.parse_args(argv)
-    args.__dict__.update(json=tmp_path / "load.json", markdown=False, seed=0, data=str(mnist_path), model=None)
+    args = bench.parse_args(["--load", "--json", str(tmp_path / "load.json"), "--data", str(mnist_path), *argv])
     try:
         load.run(args)
         failed = False
