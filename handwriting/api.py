@@ -198,9 +198,9 @@ def _engine(name=None):
         ) from None
 
 
-def _heatmaps(engine, reading):
+def _check_explainable(engine):
     try:
-        return engine.explain(reading.digits)
+        engine.explainer()
     except NotExplainable as error:
         raise ApiError(422, "not_explainable", f"{error}; choose a convolutional model for explain=1") from None
 
@@ -211,6 +211,8 @@ def recognize():
     data, options = _read_input()
     min_confidence, crops, explain = _min_confidence(options), _flag(options, "crops"), _flag(options, "explain")
     engine = _engine(options.get("model"))
+    if explain:
+        _check_explainable(engine)
     try:
         reading = engine.read(data, min_confidence)
     except decoding.DecodeError as error:
@@ -220,7 +222,7 @@ def recognize():
         for prediction, digit in zip(body["predictions"], reading.digits):
             prediction["crop"] = png_base64(digit.crop)
     if explain:
-        for prediction, digit, heat in zip(body["predictions"], reading.digits, _heatmaps(engine, reading)):
+        for prediction, digit, heat in zip(body["predictions"], reading.digits, engine.explain(reading.digits)):
             prediction["heatmap"] = png_base64(overlay(digit.crop, heat))
     if not reading.digits:
         body["message"] = NO_DIGITS

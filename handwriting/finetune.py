@@ -91,9 +91,10 @@ def split(labels, holdout, seed):
     return np.array(train), np.array(held)
 
 
-def accuracy(model, crops, labels):
-    probabilities = model.predict(crops[..., None].astype(np.float32) / 255.0, batch_size=256, verbose=0)
-    return float((probabilities[:, :10].argmax(1) == labels).mean())
+def accuracy(model, images, labels):
+    from handwriting.evaluate import predict
+
+    return float((predict(model, images).argmax(1) == labels).mean())
 
 
 def _dataset(crops, labels, seed, augment):
@@ -146,12 +147,12 @@ def main(argv=None):
 
     import keras
 
-    from handwriting.evaluate import load_model, predict
+    from handwriting.evaluate import load_model
 
     keras.utils.set_random_seed(args.seed)
-    base = load_model(args.base)
-    before = accuracy(base, crops[held], labels[held])
-    model = tune(keras.models.load_model(args.base, compile=False), crops[train], labels[train], args.epochs, args.seed)
+    model = load_model(args.base)
+    before = accuracy(model, crops[held], labels[held])
+    model = tune(model, crops[train], labels[train], args.epochs, args.seed)
     after = accuracy(model, crops[held], labels[held])
     print(f"held-out accuracy: before {before:.4f}, after {after:.4f}")
 
@@ -164,7 +165,7 @@ def main(argv=None):
             test = mnist.load(mnist_path)
         except mnist.DataError as error:
             cli.fail(str(error))
-        test_accuracy = round(float((predict(model, test.x_test).argmax(1) == test.y_test).mean()), 5)
+        test_accuracy = round(accuracy(model, test.x_test, test.y_test), 5)
         print(f"MNIST test accuracy {test_accuracy:.4f}")
 
     base_meta_path = args.base.with_suffix(".json")

@@ -58,15 +58,19 @@ class Recognizer:
         batch = np.asarray(crops, np.float32)[..., None] / 255.0
         return self._infer(batch).numpy()
 
-    def explain(self, digits):
-        """Grad-CAM heatmaps (N, 28, 28) for the digits of a Reading, each for the digit read;
-        raises explain.NotExplainable for a model without convolutions. Built on first use."""
+    def explainer(self):
+        """The model's Grad-CAM, built on first use; raises explain.NotExplainable for a model
+        without convolutions, so that a caller can refuse before reading anything."""
         from handwriting.explain import GradCam
 
         with self._gradcam_lock:
             if self._gradcam is None:
                 self._gradcam = GradCam(self.model)
-        return self._gradcam(np.array([d.crop for d in digits]), [d.digit for d in digits])
+        return self._gradcam
+
+    def explain(self, digits):
+        """Grad-CAM heatmaps (N, 28, 28) for the digits of a Reading, each for the digit read."""
+        return self.explainer()(np.array([d.crop for d in digits]), [d.digit for d in digits])
 
     def warm(self):
         self.classify(np.zeros((2, 28, 28), np.uint8))

@@ -53,6 +53,23 @@ def working_grey(rgb, working_side):
     return grey, scale
 
 
+def cut_by_border(x, y, w, h, shape):
+    """Whether a box reaches the border of an image of this shape."""
+    return x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
+
+
+def _stroke_widths():
+    """Stroke width of a blob, each measured once and only when a test asks: most images need none."""
+    known = {}
+
+    def width_of(blob):
+        if id(blob) not in known:
+            known[id(blob)] = stroke_width(blob.mask)
+        return known[id(blob)]
+
+    return width_of
+
+
 def _sample(image, size=100_000):
     """An evenly strided subset of the pixels: enough for a percentile, far cheaper than all."""
     step = max(1, int(np.sqrt(image.size / size)))
@@ -123,7 +140,7 @@ def _surroundings(small, paper, k, shape):
     keep = np.zeros(count, np.uint8)
     for i in range(1, count):
         x, y, bw, bh, area = stats[i]
-        if area > 0.02 * h * w and (x == 0 or y == 0 or x + bw == w or y + bh == h):
+        if area > 0.02 * h * w and cut_by_border(x, y, bw, bh, dark.shape):
             keep[i] = 1
     region = cv2.dilate(keep[labels], cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     return cv2.resize(region, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(np.float32)
@@ -258,8 +275,7 @@ def components(mask, flat):
         x, y = bx + left, by + top
         if max(w, h) < min_side or area < min_side:
             continue
-        touches = x == 0 or y == 0 or x + w == width or y + h == height
-        if touches and (w > 0.5 * width or (h > 0.5 * height and not flat)):
+        if cut_by_border(x, y, w, h, mask.shape) and (w > 0.5 * width or (h > 0.5 * height and not flat)):
             continue
         blobs.append(Blob(int(x), int(y), int(w), int(h), np.where(labels[by:by + h, bx:bx + w] == i, 255, 0).astype(np.uint8)))
     # A page of noise is thousands of specks: keep the biggest, so the time stays bounded.
@@ -330,8 +346,7 @@ def merge_fragments(blobs, height):
 def plausible(blob, height, shape):
     """Shape tests relative to the typical digit: no specks, dashes, underlines or huge marks, and
     no small mark cut by the border of the picture."""
-    touches = blob.x == 0 or blob.y == 0 or blob.x + blob.w == shape[1] or blob.y + blob.h == shape[0]
-    if touches and blob.h < 0.6 * height:
+    if cut_by_border(blob.x, blob.y, blob.w, blob.h, shape) and blob.h < 0.6 * height:
         return False
     if blob.h < 0.3 * height and blob.w < 0.3 * height:
         return False
@@ -373,7 +388,7 @@ def group_lines(blobs, height):
     return [sorted(line, key=lambda b: along[id(b)]) for line in lines]
 
 
-def _frames(blobs, shape):
+def _frames(blobs, shape, width_of):
     """Blobs a third of the picture or more beside two or more much smaller upright marks, when
     they enclose them or their line is far thinner than their size or far thicker than the marks':
     the edge of a sheet, its shadow or a box drawn around digits, not a digit (which may hold a
@@ -386,8 +401,8 @@ def _frames(blobs, shape):
                 and inner.y + inner.h <= outer.y + outer.h)
 
     def outline(blob, marks):
-        width = stroke_width(blob.mask)
-        pen = float(np.median([stroke_width(b.mask) for b in marks]))
+        width = width_of(blob)
+        pen = float(np.median([width_of(b) for b in marks]))
         return width < 0.02 * max(blob.w, blob.h) or width > 3 * pen
 
     frames = set()
@@ -399,19 +414,15 @@ def _frames(blobs, shape):
     return frames
 
 
-def _background_patches(blobs, shape):
+def _background_patches(blobs, shape, width_of):
     """Solid marks cut by the border of the picture, many times thicker than the pen: the table or
     floor between a sheet and the edge of the photo, not ink. The pen is the thinner quarter of
     the marks, so that a few patches cannot redefine it."""
-    if len(blobs) < 2:
+    cut = [b for b in blobs if cut_by_border(b.x, b.y, b.w, b.h, shape)]
+    if not cut or len(blobs) < 2:
         return set()
-    widths = [stroke_width(b.mask) for b in blobs]
-    pen = float(np.percentile(widths, 25))
-
-    def touches(b):
-        return b.x == 0 or b.y == 0 or b.x + b.w == shape[1] or b.y + b.h == shape[0]
-
-    return {id(b) for b, width in zip(blobs, widths) if touches(b) and width > 3 * pen}
+    pen = float(np.percentile([width_of(b) for b in blobs], 25))
+    return {id(b) for b in cut if width_of(b) > 3 * pen}
 
 
 def on_an_edge(blob, grey):
@@ -485,7 +496,8 @@ def segment(rgb, working_side=1600):
     grey, scale = working_grey(rgb, working_side)
     contrast, flat = ink_contrast(grey)
     blobs = components(binarise(contrast, flat), flat)
-    dropped = _frames(blobs, grey.shape) | _background_patches(blobs, grey.shape)
+    width_of = _stroke_widths()
+    dropped = _frames(blobs, grey.shape, width_of) | _background_patches(blobs, grey.shape, width_of)
     blobs = [b for b in blobs if id(b) not in dropped and not on_an_edge(b, grey)]
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)

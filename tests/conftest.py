@@ -1,7 +1,9 @@
 """Shared fixtures: the real MNIST file, the real shipped model, one engine and one app per test
 session, and the composed upload most API tests send."""
 import io
+import json
 import os
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +94,20 @@ def assert_refused(result, error, reason):
     assert not any("Traceback" in line for line in lines), result.stderr
     assert [line for line in lines if error.match(line)] == lines[-1:], result.stderr
     assert reason in lines[-1]
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet keep-alive stub server handler for tests of the benchmark clients."""
+
+    protocol_version = "HTTP/1.1"
+
+    def send_json(self, status, body):
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass

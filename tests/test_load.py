@@ -3,11 +3,12 @@ starts, and proof, against a small server that misbehaves on purpose, that what 
 import json
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
+from conftest import JsonHandler
 from handwriting import bench, load
 
 
@@ -50,25 +51,15 @@ def test_memory_trend_sees_a_leak_through_the_noise():
     assert load.memory_trend(leaking)["growth"] > load.MAX_GROWTH
 
 
-class Misbehaving(BaseHTTPRequestHandler):
+class Misbehaving(JsonHandler):
     """/ok answers 200, /teapot an error the cases do not expect, /drop closes without a word."""
-
-    protocol_version = "HTTP/1.1"
 
     def do_GET(self):
         if self.path == "/drop":
             self.close_connection = True
             return
         status, body = (200, {"success": True}) if self.path == "/ok" else (418, {"success": False, "error": {"code": "teapot"}})
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args):
-        pass
+        self.send_json(status, body)
 
 
 @pytest.fixture

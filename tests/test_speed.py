@@ -1,12 +1,11 @@
 """The pieces of the speed benchmark (handwriting.speed), without timing anything: the naive reader
 reads what the engine reads, the HTTP clients count what a stub server answers, and the helpers
 compute what they say."""
-import json
 import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import cv2
 import numpy as np
@@ -15,7 +14,7 @@ from werkzeug.formparser import parse_form_data
 from werkzeug.test import EnvironBuilder
 
 from handwriting import speed, synth
-from conftest import compose, png
+from conftest import JsonHandler, compose, png
 
 
 def test_percentile_matches_numpy():
@@ -88,10 +87,9 @@ def test_naive_reader_reads_what_the_engine_reads(recognizer, mnist):
     assert len(naive.classify(np.zeros((0, 28, 28), np.uint8))) == 0
 
 
-class Stub(BaseHTTPRequestHandler):
+class Stub(JsonHandler):
     """Answers every POST as the API does, with an elapsed_ms, and counts them."""
 
-    protocol_version = "HTTP/1.1"
     count = 0
     lock = threading.Lock()
 
@@ -99,15 +97,7 @@ class Stub(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers["Content-Length"]))
         with Stub.lock:
             Stub.count += 1
-        body = json.dumps({"success": True, "text": "7", "elapsed_ms": 1.5}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.send_json(200, {"success": True, "text": "7", "elapsed_ms": 1.5})
 
 
 @pytest.fixture()
