@@ -189,7 +189,7 @@ def _engine(name=None):
     if name is not None and not isinstance(name, str):
         raise ApiError(400, "unknown_model", "model must be the name of a model from GET /api/models")
     try:
-        return _state()["models"].get(name or None)
+        return _state()["models"].get(name)
     except registry.UnknownModel:
         raise ApiError(400, "unknown_model", f"no model named {name!r}; GET /api/models lists them") from None
     except registry.ModelUnavailable as error:

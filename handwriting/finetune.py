@@ -14,6 +14,7 @@ import numpy as np
 
 from handwriting import cli, config, decoding
 from handwriting.normalisation import to_mnist
+from handwriting.registry import metadata
 from handwriting.segmentation import segment, union
 
 CLASSES = [str(d) for d in range(10)]
@@ -168,8 +169,7 @@ def main(argv=None):
         test_accuracy = round(accuracy(model, test.x_test, test.y_test), 5)
         print(f"MNIST test accuracy {test_accuracy:.4f}")
 
-    base_meta_path = args.base.with_suffix(".json")
-    base_meta = json.loads(base_meta_path.read_text()) if base_meta_path.is_file() else {}
+    base_meta = metadata(args.base)
     meta = {
         "name": args.out.stem,
         "arch": base_meta.get("arch"),

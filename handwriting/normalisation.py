@@ -42,9 +42,10 @@ def ink_box(mask):
     return (x, y, w, h) if w and h else None
 
 
-def to_mnist(mask):
-    """A binary ink mask (any size, ink > 0) to a 28x28 uint8 image in MNIST's convention."""
-    box = ink_box(mask)
+def to_mnist(mask, box=...):
+    """A binary ink mask (any size, ink > 0) to a 28x28 uint8 image in MNIST's convention; `box`
+    is the mask's ink_box when the caller has it already."""
+    box = ink_box(mask) if box is ... else box
     if box is None:
         return np.zeros((SIZE, SIZE), np.uint8)
     x, y, width, height = box

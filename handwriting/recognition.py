@@ -111,7 +111,7 @@ class _Piece:
         left, top, w, h = ink or (0, 0, 1, 1)
         self.box = (blob.x + shift + left, blob.y + top, w, h)
         self.start, self.stop = start, stop
-        self.crop = to_mnist(mask)
+        self.crop = to_mnist(mask, ink)
         self.probabilities = None
 
     def digit_like(self, height):
@@ -185,12 +185,14 @@ class _Line:
         self.plans = [self._plans(blob, height) for blob in blobs]
         self.joined = {}
         for i, (a, b) in enumerate(zip(blobs, blobs[1:])):
-            union_blob = union(a, b)
             gap = max(a.x, b.x) - min(a.x + a.w, b.x + b.w)
             # Two narrow pieces may be the sides of a 0 whose top and bottom lay on ruled lines.
             narrow = max(a.w, b.w) <= 0.45 * max(a.h, b.h)
             reach = (0.5 if narrow else 0.1) * height
-            if gap <= reach and union_blob.w <= 1.2 * max(union_blob.h, 0.6 * height):
+            joined_w = max(a.x + a.w, b.x + b.w) - min(a.x, b.x)
+            joined_h = max(a.y + a.h, b.y + b.h) - min(a.y, b.y)
+            if gap <= reach and joined_w <= 1.2 * max(joined_h, 0.6 * height):
+                union_blob = union(a, b)
                 self.joined[i] = _Piece(union_blob, 0, union_blob.w)
 
     @staticmethod

@@ -22,7 +22,7 @@ class ModelUnavailable(RuntimeError):
     """A listed model that failed to load; it is not tried again by this process."""
 
 
-def _metadata(path):
+def metadata(path):
     """The training metadata beside a model, or {} when there is none or it is not JSON."""
     try:
         meta = json.loads(path.with_suffix(".json").read_text())
@@ -62,7 +62,7 @@ class Models:
         """What GET /api/models shows, the default first."""
         rows = []
         for name, path in self.paths().items():
-            meta = _metadata(path)
+            meta = metadata(path)
             rows.append({
                 "name": name,
                 "arch": meta.get("arch"),
@@ -83,15 +83,15 @@ class Models:
         engine = self._cached(name)
         if engine is not None:
             return engine
+        path = self.paths().get(name)  # before waiting: an unknown name never waits for a load
+        if path is None:
+            if name == self.default_name:
+                raise ModelUnavailable(f"no model file at {self.settings.model_path}")
+            raise UnknownModel(name)
         with self._loading:
             engine = self._cached(name)  # loaded by the request that held the loading lock
             if engine is not None:
                 return engine
-            path = self.paths().get(name)
-            if path is None:
-                if name == self.default_name:
-                    raise ModelUnavailable(f"no model file at {self.settings.model_path}")
-                raise UnknownModel(name)
             engine = self._load(name, path)
             with self._lock:
                 self._loaded[name] = engine

@@ -203,8 +203,8 @@ def find_lines(mask, flat):
         found[ys[chosen], xs[chosen]] = True
         # The line's ink: along it (short pieces between strokes too) and across its thickness.
         thickness = _run_length(found if horizontal else found.T) + 2
-        along = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
-        grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(along, np.uint8)), mask)
+        kernel = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
+        grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(kernel, np.uint8)), mask)
         # Where a stroke crosses or lies on the line, the ink is thicker than the line: keep it.
         thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8))
         lines = cv2.bitwise_or(lines, cv2.bitwise_and(grown, cv2.bitwise_not(thick)))
@@ -269,7 +269,7 @@ def components(mask, flat):
         return []
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:top + box_h, left:left + box_w], connectivity=8)
     min_side = max(3, 0.006 * max(height, width))
-    blobs = []
+    blobs = []  # (ink area, blob)
     for i in range(1, count):
         bx, by, w, h, area = stats[i]
         x, y = bx + left, by + top
@@ -277,9 +277,10 @@ def components(mask, flat):
             continue
         if cut_by_border(x, y, w, h, mask.shape) and (w > 0.5 * width or (h > 0.5 * height and not flat)):
             continue
-        blobs.append(Blob(int(x), int(y), int(w), int(h), np.where(labels[by:by + h, bx:bx + w] == i, 255, 0).astype(np.uint8)))
+        mask_i = np.where(labels[by:by + h, bx:bx + w] == i, 255, 0).astype(np.uint8)
+        blobs.append((int(area), Blob(int(x), int(y), int(w), int(h), mask_i)))
     # A page of noise is thousands of specks: keep the biggest, so the time stays bounded.
-    return sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))[:MAX_BLOBS]
+    return [blob for _, blob in sorted(blobs, key=lambda pair: -pair[0])][:MAX_BLOBS]
 
 
 def typical_height(blobs):
