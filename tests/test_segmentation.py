@@ -207,3 +207,48 @@ def test_a_thin_mark_is_an_edge_only_with_much_darker_ground_on_one_side():
     assert not on_an_edge(Blob(150, 20, 3, 60, mark), grey)
     wide = np.full((60, 40), 255, np.uint8)
     assert not on_an_edge(Blob(101, 20, 40, 60, wide), grey)  # a wide mark is never an edge piece
+
+
+@pytest.fixture(scope="module")
+def big_number(digits):
+    """Six digits 150 px tall with MNIST's bold strokes on a page over 1,000 px wide."""
+    ink, rgb, truth = compose([first_of(digits, [4, 0, 7, 2, 9, 3])], height=150, gap=0.4, margin=40)
+    assert 1000 < max(rgb.shape) <= 1200
+    return ink, rgb, truth
+
+
+def test_big_bold_digits_of_a_drawing_are_found_at_a_glance(big_number):
+    """A glance at a third of the size sees them 50 px tall: that is where they are read."""
+    _, rgb, truth = big_number
+    assert segment(rgb, 1200).scale == pytest.approx(1 / 3)
+    assert_matches(found_boxes(rgb), truth)
+
+
+def drawn_number(pen):
+    """Six digits about 155 px tall drawn with a pen `pen` px wide, and their true boxes."""
+    page = np.full((450, 1150), 255, np.uint8)
+    boxes = []
+    for i, digit in enumerate("407293"):
+        ink = np.zeros_like(page)
+        cv2.putText(ink, digit, (40 + i * 180, 370), cv2.FONT_HERSHEY_SIMPLEX, 7, 255, pen, cv2.LINE_AA)
+        boxes.append(cv2.boundingRect((ink >= 128).astype(np.uint8)))
+        page = np.minimum(page, 255 - ink)
+    return np.repeat(page[..., None], 3, axis=2), [boxes]
+
+
+@pytest.mark.parametrize("pen, scale", [(3, 1.0), (6, 1.0), (8, 1 / 3)])
+def test_fine_strokes_are_looked_at_again_at_full_size(pen, scale):
+    """At a third of the size a pen under 7 px would be about 2 px wide or less: too fine to keep
+    each stroke whole, so the page is read at the working size."""
+    rgb, truth = drawn_number(pen)
+    assert segment(rgb, 1200).scale == pytest.approx(scale)
+    assert_matches(found_boxes(rgb), truth)
+
+
+def test_photos_are_looked_at_again_at_full_size(big_number):
+    """In a photo the edge and shadow of a sheet can look like big digits at a glance."""
+    _, rgb, truth = big_number
+    shade = np.linspace(0.75, 1.0, rgb.shape[1])[None, :, None]
+    lit = (rgb * shade + np.random.default_rng(7).normal(0, 3, rgb.shape)).clip(0, 255).astype(np.uint8)
+    assert segment(lit, 1200).scale == 1.0
+    assert_matches(found_boxes(lit), truth)
