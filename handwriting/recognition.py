@@ -101,9 +101,10 @@ class Recognizer:
 
 class _Piece:
     """A column range [start, stop) of a blob, cut out as one digit candidate; with `columns`
-    (each pixel's column after shearing the blob upright) the cuts follow the digits' slant."""
+    (each pixel's column after shearing the blob upright) the cuts follow the digits' slant.
+    `uncut`: the whole of its ink, not a piece that a cut made."""
 
-    def __init__(self, blob, start, stop, columns=None):
+    def __init__(self, blob, start, stop, columns=None, uncut=False):
         if columns is None:
             mask, shift = blob.mask[:, start:stop], start
         else:
@@ -113,6 +114,7 @@ class _Piece:
         left, top, w, h = ink or (0, 0, 1, 1)
         self.box = (blob.x + shift + left, blob.y + top, w, h)
         self.start, self.stop = start, stop
+        self.uncut = uncut
         self.crop = to_mnist(mask, ink)
         self.probabilities = None
 
@@ -126,6 +128,14 @@ class _Piece:
     def score(self):
         """Log-probability of its likeliest digit; the "not one digit" class never counts."""
         return math.log(max(float(self.probabilities[:10].max()), 1e-6))
+
+    @property
+    def count_score(self):
+        """The score that decides how many digits a blob holds. Ink read uncut stands for "one
+        digit, whichever": a wide 5 that might be a 6 is still one digit, and must not lose to the
+        two confident digits its halves look like. A cut piece stands for its likeliest digit, as
+        the halves of one digit look like digits themselves."""
+        return math.log(max(float(self.probabilities[:10].sum()), 1e-6)) if self.uncut else self.score
 
 
 class _Plan:
@@ -149,7 +159,7 @@ class _Plan:
                 width = points[j] - start
                 whole = i == 0 and j == len(points) - 1
                 if whole or 0.12 * h <= width <= 1.3 * h:
-                    piece = _Piece(blob, start, points[j], columns)
+                    piece = _Piece(blob, start, points[j], columns, uncut=whole)
                     if whole or piece.digit_like(blob.h):
                         self.index[(i, j)] = len(self.pieces)
                         self.pieces.append(piece)
@@ -159,7 +169,7 @@ class _Plan:
         n = len(self.points)
         whole = self.pieces[self.index[(0, n - 1)]] if (0, n - 1) in self.index else None
         if whole is not None and self.keep_whole and whole.probabilities[:10].max() >= WHOLE_CONFIDENT:
-            return [whole], whole.score - self.penalty
+            return [whole], whole.count_score - self.penalty
         score = [-math.inf] * n
         back = [None] * n
         score[0] = 0.0
@@ -168,7 +178,7 @@ class _Plan:
                 k = self.index.get((i, j))
                 if k is None or score[i] == -math.inf:
                     continue
-                value = score[i] + self.pieces[k].score - (SPLIT_PENALTY if i > 0 else 0.0)
+                value = score[i] + self.pieces[k].count_score - (SPLIT_PENALTY if i > 0 else 0.0)
                 if value > score[j]:
                     score[j], back[j] = value, i
         path, j = [], n - 1
@@ -215,9 +225,12 @@ class _Line:
         score = [-math.inf] * (n + 1)
         back = [None] * (n + 1)
         score[0] = 0.0
-        readings = [max((plan.best() for plan in plans), key=lambda reading: reading[1]) for plans in self.plans]
+        readings = [max(((plan, *plan.best()) for plan in plans), key=lambda read: read[2]) for plans in self.plans]
         for k in range(1, n + 1):
-            path, value = readings[k - 1]
+            # Each blob's own cuts are decided; whether two blobs are one digit is weighed on the
+            # digits read, as a joined piece is.
+            plan, path, _ = readings[k - 1]
+            value = sum(piece.score for piece in path) - SPLIT_PENALTY * (len(path) - 1) - plan.penalty
             options = [(score[k - 1] + value - SPLIT_PENALTY * len(path), k - 1, path)]
             if k >= 2 and (k - 2) in self.joined:
                 piece = self.joined[k - 2]

@@ -196,14 +196,22 @@ def find_lines(mask, flat):
         ys, xs = np.nonzero(straight)
         owner = labels[ys, xs]
         along, across = (xs, ys) if horizontal else (ys, xs)
-        long_ids = [
-            i for i in candidates[candidates > 0]
-            if _is_line(along[owner == i], across[owner == i], extent)
+        fits = [
+            fit for i in candidates[candidates > 0]
+            if (fit := _line_fit(along[owner == i], across[owner == i], extent))
         ]
-        if not long_ids or (flat and len(long_ids) < 2):
+        if not fits or (flat and len(fits) < 2):
             continue
+        # A ruled line runs across the whole page: where it fades under uneven light its pieces
+        # are too short to chain, but they lie on the line found where it is darker. Refitted
+        # to them, the line stays on them however far they are.
+        chosen = np.zeros(len(ys), bool)
+        for fit, tolerance in fits:
+            for _ in range(2):
+                on_line = np.abs(across - np.polyval(fit, along)) <= tolerance
+                fit = np.polyfit(along[on_line], across[on_line], 1)
+            chosen |= np.abs(across - np.polyval(fit, along)) <= tolerance
         found = np.zeros(mask.shape, bool)
-        chosen = np.isin(owner, long_ids)
         found[ys[chosen], xs[chosen]] = True
         # The line's ink: along it (short pieces between strokes too) and across its thickness.
         thickness = _run_length(found if horizontal else found.T) + 2
@@ -224,15 +232,15 @@ def _run_length(pixels):
 _SLOPES = np.linspace(-0.2, 0.2, 41)  # up to about 11 degrees off the axis
 
 
-def _is_line(along, across, extent):
+def _line_fit(along, across, extent):
     """A chain of runs (its pixels' coordinates along and across the direction searched) is a
-    ruled line when one straight line through it is covered along most
-    of the chain's length. The line is the slope and offset that most pixels agree on (a small
-    Hough vote), as the thick strokes of digits a line crosses or carries can outnumber its own
-    pixels; bars of digits that merely line up cover too little, and the band along the edge of
-    a sheet is too thick."""
+    ruled line when one straight line through it is covered along most of the chain's length:
+    then that line's polynomial and how far from it its pixels lie, else None. The line is the
+    slope and offset that most pixels agree on (a small Hough vote), as the thick strokes of
+    digits a line crosses or carries can outnumber its own pixels; bars of digits that merely
+    line up cover too little, and the band along the edge of a sheet is too thick."""
     if along.size < 2:
-        return False
+        return None
     step = max(1, along.size // 2000)
     a, c = along[::step].astype(np.float64), across[::step].astype(np.float64)
     offsets = np.round((c[None, :] - _SLOPES[:, None] * a[None, :]) / 3).astype(np.int64)
@@ -240,14 +248,18 @@ def _is_line(along, across, extent):
     votes = [np.bincount(row) for row in offsets]
     best = int(np.argmax([v.max() for v in votes]))
     near = offsets[best] == np.argmax(votes[best])
-    fit = np.polyfit(a[near], c[near], 1) if near.sum() >= 2 else (_SLOPES[best], 0.0)
+    if np.ptp(a[near]) == 0:
+        return None
+    fit = np.polyfit(a[near], c[near], 1)
     distance = np.abs(across - np.polyval(fit, along))
-    on_line = distance <= max(3.0, 0.01 * np.ptp(along))
-    if len(np.unique(along[on_line])) < 0.6 * (np.ptp(along) + 1):
-        return False
+    tolerance = max(3.0, 0.01 * np.ptp(along))
+    if len(np.unique(along[distance <= tolerance])) < 0.6 * (np.ptp(along) + 1):
+        return None
     # Thin, as ruled lines are: the band around a sheet's edge in a photo is as wide as a digit.
     counts = np.bincount(along[distance <= 20] - along.min())
-    return float(np.median(counts[counts > 0])) <= max(7.0, 0.006 * extent)
+    if float(np.median(counts[counts > 0])) > max(7.0, 0.006 * extent):
+        return None
+    return fit, tolerance
 
 
 def erase_lines(mask, flat):

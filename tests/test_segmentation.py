@@ -129,6 +129,19 @@ def test_digits_between_ruled_lines_are_found_without_the_lines(digits):
     assert_matches(found_boxes(ruled(ink, rules)), truth)
 
 
+def test_a_ruled_line_that_fades_under_the_digits_is_still_erased(digits):
+    """A photographed rule fades and breaks under uneven light: its piece under the first digits
+    is too short to be a line by itself, but lies on the line found further along."""
+    ink, _, truth = compose([first_of(digits, [3, 1, 4, 7, 5])], margin=110)
+    ink = np.pad(ink, ((0, 0), (0, 1000 - ink.shape[1])))
+    paper = np.full((*ink.shape, 3), 255, np.uint8)
+    for y, start, stop in [(90, 0, 999), (190, 0, 300), (190, 420, 999), (290, 0, 999)]:
+        cv2.line(paper, (start, y), (stop, y), RULE, 2, cv2.LINE_AA)
+    page = np.minimum(paper, np.repeat(255 - ink[..., None], 3, axis=2)) * np.linspace(0.85, 1.0, 1000)[None, :, None]
+    photo = (page + np.random.default_rng(7).normal(0, 3, page.shape)).clip(0, 255).astype(np.uint8)
+    assert_matches(found_boxes(photo), truth)
+
+
 def lined_page(thickness, spacing):
     return ruled(np.zeros((600, 800), np.uint8), range(spacing // 2, 600, spacing), thickness)
 
