@@ -44,7 +44,7 @@ class Segmentation:
     lines: list  # list of lists of Blob, top to bottom, each left to right
     scale: float  # working pixels per input pixel
     digit_height: float  # typical digit height in working pixels
-    flat: bool  # a drawing or clean scan, not a photograph (see ink_contrast)
+    flat: bool  # a drawing or clean scan, not a photograph (see is_flat)
 
 
 def working_grey(rgb, working_side):
@@ -110,18 +110,21 @@ def _otsu(values):
     return threshold
 
 
-def ink_contrast(grey):
-    """Per-pixel ink strength in [-1, 1] relative to the local paper (below 0: paper lighter than
-    its estimate, which measures the noise), and whether the background is
-    flat: a drawing or a clean scan, where a fifth or more of the pixels share one exact value,
+def is_flat(grey):
+    """A drawing or a clean scan, where a fifth or more of the pixels share one exact value,
     rather than a photograph under uneven light."""
-    flat = np.bincount(_sample(grey), minlength=256).max() >= 0.2 * _sample(grey).size
-    grey = dark_ink(grey, flat)
+    pixels = _sample(grey)
+    return bool(np.bincount(pixels, minlength=256).max() >= 0.2 * pixels.size)
+
+
+def ink_contrast(grey, flat):
+    """Per-pixel ink strength in [-1, 1] relative to the local paper (below 0: paper lighter than
+    its estimate, which measures the noise), for a grey image with dark ink (see dark_ink)."""
     pixels = _sample(grey)
     g = grey.astype(np.float32)
     if flat:
         level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
-        return np.clip((level - g) / level, -1, 1), True
+        return np.clip((level - g) / level, -1, 1)
     # Paper under uneven light: close away strokes at a quarter of the size, then divide.
     factor = 4
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
@@ -132,7 +135,7 @@ def ink_contrast(grey):
     background = cv2.resize(background, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
     paper = float(np.median(background))
     contrast = np.clip((background - g) / np.maximum(background, max(0.5 * paper, 1.0)), -1, 1)
-    return contrast * (1 - _surroundings(small, paper, k, g.shape)), False
+    return contrast * (1 - _surroundings(small, paper, k, g.shape))
 
 
 def _surroundings(small, paper, k, shape):
@@ -457,6 +460,20 @@ def on_an_edge(blob, grey):
     return sides[0] < 0.6 * sides[1]
 
 
+def on_dark_ground(blob, dark):
+    """Ink is darker than the paper all around it. A mark with a quarter of its surroundings as
+    dark as itself is a piece of the table, floor or shadow around a photographed sheet."""
+    reach = max(2, round(0.004 * max(dark.shape)))
+    top, left = max(0, blob.y - reach), max(0, blob.x - reach)
+    region = dark[top: blob.y + blob.h + reach, left: blob.x + blob.w + reach]
+    ink = np.zeros(region.shape, np.uint8)
+    ink[blob.y - top: blob.y - top + blob.h, blob.x - left: blob.x - left + blob.w] = blob.mask
+    ring = cv2.dilate(ink, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > ink
+    if not ring.any():
+        return False
+    return float(np.percentile(region[ring], 25)) <= 1.1 * float(np.median(region[ink > 0]))
+
+
 def cut_candidates(blob, height):
     """Columns where a blob of touching digits may be cut: minima of the ink profile and, for
     overlaps without a minimum, even divisions of the width. Empty for a blob too narrow to hold two."""
@@ -528,11 +545,16 @@ def segment(rgb, working_side=1600):
 
 
 def _segment_grey(grey, scale):
-    contrast, flat = ink_contrast(grey)
+    flat = is_flat(grey)
+    dark = dark_ink(grey, flat)
+    contrast = ink_contrast(dark, flat)
     blobs = components(binarise(contrast, flat), flat)
     width_of = _stroke_widths()
     dropped = _frames(blobs, grey.shape, width_of) | _background_patches(blobs, grey.shape, width_of)
-    blobs = [b for b in blobs if id(b) not in dropped and not on_an_edge(b, grey)]
+    blobs = [
+        b for b in blobs
+        if id(b) not in dropped and not on_an_edge(b, grey) and (flat or not on_dark_ground(b, dark))
+    ]
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
     blobs = [b for b in blobs if plausible(b, height, grey.shape)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from handwriting.segmentation import MAX_SLANT, Blob, on_an_edge, segment, sheared_columns, slant
+from handwriting.segmentation import MAX_SLANT, Blob, on_an_edge, on_dark_ground, segment, sheared_columns, slant
 
 RULE = (170, 200, 240)  # the light blue of a school notebook, RGB
 
@@ -265,3 +265,17 @@ def test_photos_are_looked_at_again_at_full_size(big_number):
     lit = (rgb * shade + np.random.default_rng(7).normal(0, 3, rgb.shape)).clip(0, 255).astype(np.uint8)
     assert segment(lit, 1200).scale == 1.0
     assert_matches(found_boxes(lit), truth)
+
+
+def test_a_mark_is_on_dark_ground_when_a_quarter_of_its_surroundings_is_as_dark():
+    """A stroke on paper, a faint pencil stroke on paper, and a patch of the table beside the
+    sheet that the threshold took for ink (ground as dark as itself on one side)."""
+    dark = np.full((200, 300), 210, np.uint8)
+    dark[:, 200:] = 90  # the table right of the sheet's edge
+    stroke = np.full((60, 6), 255, np.uint8)
+    dark[70:130, 50:56] = 50
+    dark[70:130, 120:126] = 160
+    dark[70:130, 196:206] = 85
+    assert not on_dark_ground(Blob(50, 70, 6, 60, stroke), dark)
+    assert not on_dark_ground(Blob(120, 70, 6, 60, stroke), dark)
+    assert on_dark_ground(Blob(196, 70, 10, 60, np.full((60, 10), 255, np.uint8)), dark)
