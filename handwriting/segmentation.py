@@ -83,8 +83,9 @@ def _sample(image, size=100_000):
 def dark_ink(grey, flat):
     """The image with ink darker than the background. A drawing's background is its most common
     value, so the ink is on the other side of it. A photo is of ink on paper unless it is mostly
-    dark, mostly lighter detail, and its thin strokes (top-hats) are light too, as chalk on a board
-    is: a bright sheet on a darker table must not flip it."""
+    dark, mostly lighter detail, and its thin strokes (top-hats) are light too and lie on dark
+    ground, as chalk on a board does: a bright sheet on a darker table must not flip it, although
+    its corners and the paper between small dark strokes are light detail as well."""
     pixels = _sample(grey)
     if flat:
         mode = int(np.bincount(pixels, minlength=256).argmax())
@@ -100,9 +101,13 @@ def dark_ink(grey, flat):
     small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if scale < 1 else grey
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
     strong = max(delta, 20.0)
-    dark = np.count_nonzero(cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel) > strong)
-    light = np.count_nonzero(cv2.morphologyEx(small, cv2.MORPH_TOPHAT, kernel) > strong)
-    return 255 - grey if light > 2 * dark else grey
+    dark = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel) > strong
+    light = cv2.morphologyEx(small, cv2.MORPH_TOPHAT, kernel) > strong
+    if np.count_nonzero(light) <= 2 * np.count_nonzero(dark):
+        return grey
+    side = max(3, max(small.shape) // 8)
+    ground = cv2.blur(small, (side, side))[light | dark]
+    return 255 - grey if float(ground.mean()) < (low + high) / 2 else grey
 
 
 def _otsu(values):
