@@ -4,6 +4,7 @@ Workers import `main:app` after the fork (no preload), so each loads and warms i
 before it accepts a request, and TensorFlow's thread pools are capped per worker
 (HANDWRITING_TF_THREADS) before its first op. The defaults suit a 2-core machine.
 """
+import ctypes
 import os
 import socket
 
@@ -47,3 +48,19 @@ def _client_read(self):
 
 
 unreader.SocketUnreader.chunk = _client_read
+
+
+TRIM_AFTER_BYTES = 512 * 1024
+try:
+    _libc = ctypes.CDLL("libc.so.6")
+except OSError:  # not glibc: nothing to hand back
+    _libc = None
+
+
+def post_request(worker, req, environ, resp):
+    """Once the answer to a big upload is sent, hand the memory it freed back to the system: glibc
+    keeps an arena per thread, and each would otherwise hold on to the peak of the biggest photo it
+    ever read (about 45 MB for a 12-MP JPEG, so up to 180 MB more per worker of 4 threads). Small
+    uploads skip it: their pages would only have to be faulted in again by the next request."""
+    if _libc is not None and int(environ.get("CONTENT_LENGTH") or 0) >= TRIM_AFTER_BYTES:
+        _libc.malloc_trim(0)

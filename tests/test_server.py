@@ -138,16 +138,20 @@ def test_models_are_listed_and_chosen_over_http(server, digits_png):
     assert status == 400 and json.loads(raw)["error"]["code"] == "unknown_model"
 
 
+def padded(png, size):
+    """The PNG with a private chunk of `size` random bytes, which Pillow skips."""
+    payload = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    chunk = struct.pack(">I", len(payload)) + b"prIv" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"prIv" + payload) & 0xFFFFFFFF)
+    return png[:33] + chunk + png[33:]
+
+
 @pytest.mark.parametrize("size", [70_000, 300_000, 2_000_000])
 def test_uploads_larger_than_a_parser_chunk_are_read(server, digits_png, size):
     """Werkzeug parses a socket's multipart body in 64 KiB chunks; a form-memory limit of that
     size refused about a third of ordinary photos with 413. The PNG is padded with a private
     chunk of random bytes that Pillow skips (zeros never straddled a boundary the bad way)."""
-    payload = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
-    chunk = struct.pack(">I", len(payload)) + b"prIv" + payload
-    chunk += struct.pack(">I", zlib.crc32(b"prIv" + payload) & 0xFFFFFFFF)
-    padded = digits_png[:33] + chunk + digits_png[33:]
-    body, content_type = multipart({"file": ("big.png", padded)})
+    body, content_type = multipart({"file": ("big.png", padded(digits_png, size))})
     status, _, raw = call(server.port, "POST", "/api/digit_recognize", body, {"Content-Type": content_type})
     assert status == 200, raw[:200]
     assert json.loads(raw)["text"] == "".join(map(str, LABELS))
@@ -190,9 +194,13 @@ def test_each_worker_loads_the_model_and_the_log_holds_no_image(server, digits_p
     encoded = base64.b64encode(digits_png).decode()
     body = json.dumps({"image": f"data:image/png;base64,{encoded}"})
     assert call(server.port, "POST", "/api/digit_recognize", body, {"Content-Type": "application/json"})[0] == 200
+    # A big upload runs gunicorn.conf.py's post_request, which hands the memory it used back.
+    body, content_type = multipart({"file": ("big.png", padded(digits_png, 1_000_000))})
+    assert call(server.port, "POST", "/api/digit_recognize", body, {"Content-Type": content_type})[0] == 200
     # The access log line is written after the answer is sent: wait for it, like for the loads.
     server.wait_for(lambda: server.log().count("model digit_cnn (") >= WORKERS)
     server.wait_for(lambda: '"POST /api/digit_recognize HTTP/1.1" 200' in server.log())
     log = server.log()
     assert log.count("Booting worker") == WORKERS
     assert encoded[:40] not in log and "iVBOR" not in log
+    assert "Exception in post_request hook" not in log
