@@ -17,16 +17,6 @@ from handwriting import speed, synth
 from conftest import JsonHandler, compose, png
 
 
-def test_percentile_matches_numpy():
-    values = np.random.default_rng(0).uniform(0, 100, 37).tolist()
-    for q in (0, 5, 50, 95, 100):
-        assert speed.percentile(values, q) == pytest.approx(np.percentile(values, q))
-    assert speed.percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
-    assert speed.percentile([7.0], 95) == 7.0
-    with pytest.raises(ValueError):
-        speed.percentile([], 50)
-
-
 def test_rss_of_this_process_is_its_vmrss():
     status = open(f"/proc/{os.getpid()}/status").read()
     kilobytes = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
