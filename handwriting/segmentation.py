@@ -44,7 +44,6 @@ class Segmentation:
     lines: list  # list of lists of Blob, top to bottom, each left to right
     scale: float  # working pixels per input pixel
     digit_height: float  # typical digit height in working pixels
-    flat: bool  # a drawing or clean scan, not a photograph (see is_flat)
 
 
 def working_grey(rgb, working_side):
@@ -541,16 +540,16 @@ def segment(rgb, working_side=1600):
     if step > 1 and min(grey.shape) >= step:
         # A whole step: OpenCV averages k x k blocks several times faster than any other ratio.
         small = cv2.resize(grey, None, fx=1 / step, fy=1 / step, interpolation=cv2.INTER_AREA)
-        glance = _segment_grey(small, scale / step)
-        if glance.flat and glance.digit_height >= GLANCE_HEIGHT:
-            pens = [stroke_width(blob.mask) for line in glance.lines for blob in line]
-            if np.median(pens) >= GLANCE_PEN:
-                return glance
-    return _segment_grey(grey, scale)
+        if is_flat(small):  # a photograph is read at working_side whatever the glance shows
+            glance = _segment_grey(small, scale / step, True)
+            if glance.digit_height >= GLANCE_HEIGHT:
+                pens = [stroke_width(blob.mask) for line in glance.lines for blob in line]
+                if np.median(pens) >= GLANCE_PEN:
+                    return glance
+    return _segment_grey(grey, scale, is_flat(grey))
 
 
-def _segment_grey(grey, scale):
-    flat = is_flat(grey)
+def _segment_grey(grey, scale, flat):
     dark = dark_ink(grey, flat)
     contrast = ink_contrast(dark, flat)
     blobs = components(binarise(contrast, flat), flat)
@@ -563,4 +562,4 @@ def _segment_grey(grey, scale):
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
     blobs = [b for b in blobs if plausible(b, height, grey.shape)]
-    return Segmentation(group_lines(blobs, height), scale, height, flat)
+    return Segmentation(group_lines(blobs, height), scale, height)
