@@ -43,13 +43,16 @@ def ink_box(mask):
 
 
 def to_mnist(mask, box=...):
-    """A binary ink mask (any size, ink > 0) to a 28x28 uint8 image in MNIST's convention; `box`
-    is the mask's ink_box when the caller has it already."""
+    """An ink mask (any size, ink > 0, its value the ink's strength) to a 28x28 uint8 image in
+    MNIST's convention; `box` is the mask's ink_box when the caller has it already."""
     box = ink_box(mask) if box is ... else box
     if box is None:
         return np.zeros((SIZE, SIZE), np.uint8)
     x, y, width, height = box
-    crop = (mask[y: y + height, x: x + width] > 0).astype(np.uint8) * 255
+    crop = mask[y: y + height, x: x + width].astype(np.float32)
+    # The strong ink becomes MNIST's white core, however faint the pen; weaker edges stay grey.
+    level = float(np.percentile(crop[crop > 0], 90))
+    crop = np.clip(crop * (255.0 / level), 0, 255).astype(np.uint8)
     longest = max(height, width)
     pad = int(np.ceil(longest * 0.1)) + 1
     crop = _adjust_stroke(cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0), longest)

@@ -108,6 +108,25 @@ def test_mnist_digits_come_back_close_to_themselves(mnist):
     assert np.median(overlaps) >= 0.7 and np.percentile(overlaps, 10) >= 0.5
 
 
+def test_faint_ink_gives_the_same_digit_as_strong_ink():
+    """Only the ink's strength relative to its own strongest part counts: a pencil a fifth as
+    dark as a marker becomes the same white-on-black digit."""
+    strong = ellipse(160, 100, 10)
+    assert np.array_equal(to_mnist(strong // 5), to_mnist(strong))
+
+
+def test_weaker_ink_stays_weaker_than_the_core():
+    """A faint part of a stroke (a soft edge, a pencil tail) keeps its grey relative to the
+    strong ink, as MNIST's edges do, instead of being thresholded to white."""
+    mask = ellipse(160, 100, 10)
+    mask[:, 200:] //= 4
+    digit = to_mnist(mask)
+    columns = np.flatnonzero(digit.any(axis=0))
+    middle = (columns[0] + columns[-1]) // 2
+    assert digit[:, : middle - 1].max() == 255
+    assert 0 < digit[:, middle + 2:].max() < 128
+
+
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     size=st.tuples(st.integers(20, 400), st.integers(20, 400)),

@@ -83,6 +83,18 @@ def test_separated_digits_are_found_left_to_right(digits, height, working_side):
     assert_matches(found_boxes(rgb, working_side), truth)
 
 
+def test_blobs_keep_how_dark_their_ink_is(digits):
+    """The soft edges of a pen stroke stay weaker than its core in the blob, so the model sees the
+    grey edges MNIST was drawn with, not a hard outline."""
+    ink, rgb, _ = compose([first_of(digits, [2])])
+    (blob,), = segment(rgb, 1200).lines
+    page = ink[blob.y: blob.y + blob.h, blob.x: blob.x + blob.w]
+    core = blob.mask[(page >= 230) & (blob.mask > 0)]
+    edge = blob.mask[(page > 60) & (page < 140) & (blob.mask > 0)]
+    assert core.size and edge.size
+    assert np.median(edge) < 0.7 * np.median(core)
+
+
 def test_the_typical_height_is_the_digits_height_in_working_pixels(digits):
     _, rgb, _ = compose([first_of(digits, [3, 1, 4, 1, 5, 9, 2, 6])], 90)
     found = segment(rgb, 400)
