@@ -370,11 +370,12 @@ def merge_fragments(blobs, height):
 
 
 def plausible(blob, height, shape):
-    """Shape tests relative to the typical digit: no specks, dashes, underlines or huge marks, and
-    no small mark cut by the border of the picture."""
+    """Shape tests relative to the typical digit: no specks, dashes, underlines or huge marks, no
+    small mark cut by the border of the picture, and no thin stroke shorter than half a digit (a
+    stray stroke or a piece broken off a digit, which the model would read as a 1)."""
     if cut_by_border(blob.x, blob.y, blob.w, blob.h, shape) and blob.h < 0.6 * height:
         return False
-    if blob.h < 0.3 * height and blob.w < 0.3 * height:
+    if blob.h < 0.5 * height and blob.w < 0.3 * height:
         return False
     if blob.h < 0.35 * height and blob.w > 2 * blob.h:
         return False

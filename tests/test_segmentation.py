@@ -115,6 +115,17 @@ def test_two_lines_of_different_lengths_stay_two_lines(digits, upper, lower):
     assert_matches(found_boxes(rgb), truth)
 
 
+@pytest.mark.parametrize("stray", [0.25, 0.4])
+def test_a_short_thin_stroke_beside_the_digits_is_not_a_one(digits, stray):
+    """A stray stroke, or a piece broken off a digit, less than half as tall as the digits is not
+    a 1, however much it looks like one to the model; the real 1 of the number stays."""
+    ink, _, truth = compose([first_of(digits, [3, 1, 5])])
+    (x, y, w, h), _, _ = truth[0]
+    gap = x + w + 20
+    cv2.line(ink, (gap, y + h - 2), (gap, y + h - 2 - round(stray * h)), 255, 5)
+    assert_matches(found_boxes(np.repeat(255 - ink[..., None], 3, axis=2)), truth)
+
+
 def ruled(ink, rules, thickness=2):
     """The page on ruled paper: the lines drawn first across the whole width, the ink over them."""
     paper = np.full((*ink.shape, 3), 255, np.uint8)
