@@ -212,21 +212,24 @@ def find_lines(mask, flat):
         # A ruled line runs across the whole page: where it fades under uneven light its pieces
         # are too short to chain, but they lie on the line found where it is darker. Refitted
         # to them, the line stays on them however far they are.
-        chosen = np.zeros(len(ys), bool)
+        # Lines are measured one by one: under shadow or ink one may be thicker than the rest.
+        by_thickness = {}
         for fit, tolerance in fits:
             for _ in range(2):
                 on_line = np.abs(across - np.polyval(fit, along)) <= tolerance
                 fit = np.polyfit(along[on_line], across[on_line], 1)
-            chosen |= np.abs(across - np.polyval(fit, along)) <= tolerance
-        found = np.zeros(mask.shape, bool)
-        found[ys[chosen], xs[chosen]] = True
-        # The line's ink: along it (short pieces between strokes too) and across its thickness.
-        thickness = _run_length(found if horizontal else found.T) + 2
-        kernel = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
-        grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(kernel, np.uint8)), mask)
-        # Where a stroke crosses or lies on the line, the ink is thicker than the line: keep it.
-        thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8))
-        lines = cv2.bitwise_or(lines, cv2.bitwise_and(grown, cv2.bitwise_not(thick)))
+            on_line = np.abs(across - np.polyval(fit, along)) <= tolerance
+            found = np.zeros(mask.shape, bool)
+            found[ys[on_line], xs[on_line]] = True
+            thickness = _run_length(found if horizontal else found.T) + 2
+            by_thickness[thickness] = by_thickness.get(thickness, found) | found
+        for thickness, found in by_thickness.items():
+            # The line's ink: along it (short pieces between strokes too) and across its thickness.
+            kernel = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
+            grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(kernel, np.uint8)), mask)
+            # Where a stroke crosses or lies on the line, the ink is thicker than the line: keep it.
+            thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8))
+            lines = cv2.bitwise_or(lines, cv2.bitwise_and(grown, cv2.bitwise_not(thick)))
     return lines
 
 

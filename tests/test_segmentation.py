@@ -152,6 +152,21 @@ def test_digits_between_ruled_lines_are_found_without_the_lines(digits):
     assert_matches(found_boxes(ruled(ink, rules)), truth)
 
 
+@pytest.mark.parametrize("thickness", [4, 6])
+def test_a_ruled_line_thicker_than_the_others_is_still_erased(digits, thickness):
+    """Darkened by shadow, or thickened by the digits sitting on it, the line under the number can
+    be two or three times as thick as the page's other lines: each line is measured on its own, or
+    the line would carry all the digits along as one mark across the page."""
+    ink, _, truth = compose([first_of(digits, [3, 1, 4, 7, 5])], margin=110)
+    ink = np.pad(ink, ((300, 300), (0, 0)))
+    truth = [[(x, y + 300, w, h) for x, y, w, h in line] for line in truth]
+    baseline = 300 + 190
+    page = ruled(ink, [y for y in range(baseline % 100, ink.shape[0], 100) if y != baseline])
+    cv2.line(page, (0, baseline), (page.shape[1] - 1, baseline), RULE, thickness, cv2.LINE_AA)
+    page = np.minimum(page, np.repeat(255 - ink[..., None], 3, axis=2))
+    assert_matches(found_boxes(page), truth)
+
+
 def test_a_ruled_line_that_fades_under_the_digits_is_still_erased(digits):
     """A photographed rule fades and breaks under uneven light: its piece under the first digits
     is too short to be a line by itself, but lies on the line found further along."""
