@@ -24,7 +24,9 @@ def _ink(image):
 
 
 def as_served(images):
-    """MNIST digits passed through the engine's own normalisation (binarised, re-centred)."""
+    """MNIST digits passed through the engine's own normalisation as a hard binarised outline: the
+    shipped model was trained on these. The engine now keeps the ink's greys, which the model sees
+    in the plain half of its training; training on grey crops is the next model's step."""
     return np.stack([to_mnist(_ink(image)) for image in images])
 
 

@@ -222,7 +222,7 @@ def find_lines(mask, flat):
             found = np.zeros(mask.shape, bool)
             found[ys[on_line], xs[on_line]] = True
             thickness = _run_length(found if horizontal else found.T) + 2
-            by_thickness[thickness] = by_thickness.get(thickness, found) | found
+            by_thickness[thickness] = by_thickness.get(thickness, False) | found
         for thickness, found in by_thickness.items():
             # The line's ink: along it (short pieces between strokes too) and across its thickness.
             kernel = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
