@@ -213,17 +213,21 @@ def find_lines(mask, flat):
         # are too short to chain, but they lie on the line found where it is darker. Refitted
         # to them, the line stays on them however far they are.
         # Lines are measured one by one: under shadow or ink one may be thicker than the rest.
-        by_thickness = {}
+        by_thickness = {}  # thickness -> which straight pixels lie on lines that thick
         for fit, tolerance in fits:
             for _ in range(2):
                 on_line = np.abs(across - np.polyval(fit, along)) <= tolerance
                 fit = np.polyfit(along[on_line], across[on_line], 1)
             on_line = np.abs(across - np.polyval(fit, along)) <= tolerance
+            # Measured on the band the line crosses, rows across it, not on the whole page.
+            offset = across[on_line].min()
+            band = np.zeros((across[on_line].max() - offset + 1, extent), bool)
+            band[across[on_line] - offset, along[on_line]] = True
+            thickness = _run_length(band) + 2
+            by_thickness[thickness] = by_thickness.get(thickness, False) | on_line
+        for thickness, chosen in by_thickness.items():
             found = np.zeros(mask.shape, bool)
-            found[ys[on_line], xs[on_line]] = True
-            thickness = _run_length(found if horizontal else found.T) + 2
-            by_thickness[thickness] = by_thickness.get(thickness, False) | found
-        for thickness, found in by_thickness.items():
+            found[ys[chosen], xs[chosen]] = True
             # The line's ink: along it (short pieces between strokes too) and across its thickness.
             kernel = (thickness + 2, 2 * run + 1) if horizontal else (2 * run + 1, thickness + 2)
             grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(kernel, np.uint8)), mask)
