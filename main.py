@@ -1,86 +1,21 @@
-"""The web service: `create_app()` builds it, `main:app` is what gunicorn serves, and
-`python main.py` runs a development server (HOST, PORT; FLASK_DEBUG=1 for debug mode).
-
-Under gunicorn `app` is first touched inside each worker, so the model loads after the fork, once
-per worker, and is warmed before the worker takes its first request.
-"""
-import dataclasses
-import logging
+"""The web service's entry point: `main:app` is what gunicorn serves, and `python main.py` runs
+Flask's development server (HOST, PORT; FLASK_DEBUG=1 for debug mode). The app is built on first
+use of `main.app`, so importing this module loads no model (handwriting/web/app.py)."""
 import os
-from pathlib import Path
 
-from flask import Flask, render_template
-
-from handwriting import api, config, registry
-
-log = logging.getLogger("digit-reader")
-
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
-
-
-def create_app(model_path=None, recognizer=None, settings=None):
-    """The Flask app. Pass a ready `recognizer` to share one engine, else the default model (at
-    `model_path`, or the configured one) is loaded and warmed now. When it cannot be loaded the
-    service still starts and answers 503, so that the probes and the page can say why."""
-    settings = settings or config.settings()
-    if model_path is not None:
-        settings = dataclasses.replace(settings, model_path=Path(model_path))
-    models = registry.Models(settings, default=recognizer)
-    if recognizer is None:
-        try:
-            models.get()
-        except registry.ModelUnavailable:
-            pass  # logged by the registry; /api/ready says 503
-    app = Flask(__name__, static_folder="handwriting/static", template_folder="templates")
-    api.init_app(app, models, settings)
-
-    @app.get("/")
-    def page():
-        limit = settings.max_upload_bytes
-        return render_template("index.html", max_upload_bytes=limit, max_upload_mb=limit / (1024 * 1024))
-
-    @app.after_request
-    def secure(response):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
-    return app
-
-
-def _log_to_stderr():
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+from handwriting.web.app import create_app, log_to_stderr
 
 
 def __getattr__(name):
-    """`main.app` is built on first use, so importing `create_app` loads no model."""
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    _log_to_stderr()
+    log_to_stderr()
     globals()["app"] = create_app()
     return globals()["app"]
 
 
 if __name__ == "__main__":
-    _log_to_stderr()
+    log_to_stderr()
     create_app().run(
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "5000")),

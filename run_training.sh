@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./scripts/bootstrap.sh
-exec "$VENV/bin/python" -m handwriting.train "$@"
+exec "$VENV/bin/python" -m handwriting.training.train "$@"

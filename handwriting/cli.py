@@ -20,9 +20,10 @@ def at_least(minimum):
 
 
 def program():
-    """How the user started us: `python -m handwriting.x` rather than a file path."""
+    """How the user started us: `python -m handwriting.x` rather than a file path (a package's
+    `__main__` is started by the package's name)."""
     spec = getattr(sys.modules["__main__"], "__spec__", None)
-    return f"python -m {spec.name}" if spec and spec.name else sys.argv[0]
+    return f"python -m {spec.name.removesuffix('.__main__')}" if spec and spec.name else sys.argv[0]
 
 
 def fail(message, prog=None):

@@ -78,8 +78,8 @@ def draw_plot(reading, path):
 
 def main(argv=None):
     args = parse_args(argv)
-    from handwriting import decoding
-    from handwriting.recognition import Recognizer
+    from handwriting.engine import decoding
+    from handwriting.engine.recognition import Recognizer
 
     try:
         engine = Recognizer(args.model)

@@ -1,0 +1,139 @@
+"""Marks of ink as blobs: connected components of the ink mask, the pieces of broken digits merged,
+and the typical digit height every other size is measured against."""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+SHORTEST_DIGIT = 0.6  # a digit stands at least this share of the typical height: shorter blobs count as this tall
+FLAT_RATIO = 3  # a mark wider than this many times its height is flat: a line remnant or an underline
+SPECK_SHARE = 0.006  # a mark whose longest side is under this share of the image is a speck ...
+SPECK_MIN = 3  # ... or under this many pixels (or with fewer pixels of ink)
+PAGE_EDGE = 0.5  # a mark at the border longer than this share of the image is a page edge
+STACK_OVERLAP = 0.5  # pieces of one digit overlap by this share of the narrower one's width ...
+STACK_GAP = 0.3  # ... with a vertical gap under this share of the typical height ...
+STACK_SHARED = 0.3  # ... or sharing under this share of the shorter one's rows ...
+STACK_HEIGHT = 1.5  # ... and standing no taller than this many typical heights together
+JOIN_WIDTH = 0.8  # a flat mark narrower than this share of the typical height may still be a digit's piece
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One digit candidate in working-image pixels, with its own ink (not its neighbours')."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    mask: np.ndarray  # (h, w) uint8: the ink's strength where it is (1-255), 0 elsewhere
+
+    @property
+    def cx(self):
+        return self.x + self.w / 2
+
+    @property
+    def cy(self):
+        return self.y + self.h / 2
+
+
+def cut_by_border(x, y, w, h, shape):
+    """Whether a box reaches the border of an image of this shape."""
+    return x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
+
+
+def components(mask, flat, contrast, limit):
+    """Connected components as blobs, the `limit` biggest, without specks and without page edges:
+    long marks along the border of a photo, or across the whole width of a drawing. Each blob keeps
+    how dark its ink is (from `contrast`): the soft edges and faint ends of strokes tell a 7 from a
+    2 that lost its foot."""
+    height, width = mask.shape
+    # Only the box around the ink is labelled: the statistics cost as much per pixel of background.
+    left, top, box_w, box_h = cv2.boundingRect(mask)
+    if box_w == 0:
+        return []
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:top + box_h, left:left + box_w], connectivity=8)
+    min_side = max(SPECK_MIN, SPECK_SHARE * max(height, width))
+    blobs = []  # (ink area, blob)
+    for i in range(1, count):
+        bx, by, w, h, area = stats[i]
+        x, y = bx + left, by + top
+        if max(w, h) < min_side or area < min_side:
+            continue
+        if cut_by_border(x, y, w, h, mask.shape) and (w > PAGE_EDGE * width or (h > PAGE_EDGE * height and not flat)):
+            continue
+        strength = np.clip(contrast[y:y + h, x:x + w] * 255, 1, 255)
+        mask_i = np.where(labels[by:by + h, bx:bx + w] == i, strength, 0).astype(np.uint8)
+        blobs.append((int(area), Blob(int(x), int(y), int(w), int(h), mask_i)))
+    # A page of noise is thousands of specks: keep the biggest, so the time stays bounded.
+    return [blob for _, blob in sorted(blobs, key=lambda pair: -pair[0])][:limit]
+
+
+def typical_height(blobs):
+    """Ink-weighted median height: big strokes count, dots and specks barely do, and flat marks
+    (the remains of a ruled line, an underline) not at all."""
+    blobs = [b for b in blobs if b.w <= FLAT_RATIO * b.h] or blobs
+    if not blobs:
+        return 0.0
+    heights = np.array([b.h for b in blobs], float)
+    weights = np.array([np.count_nonzero(b.mask) for b in blobs], float)
+    order = np.argsort(heights)
+    cumulative = np.cumsum(weights[order])
+    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def union(a, b):
+    """One blob of the ink of two."""
+    x, y = min(a.x, b.x), min(a.y, b.y)
+    w, h = max(a.x + a.w, b.x + b.w) - x, max(a.y + a.h, b.y + b.h) - y
+    mask = np.zeros((h, w), np.uint8)
+    for blob in (a, b):
+        region = mask[blob.y - y: blob.y - y + blob.h, blob.x - x: blob.x - x + blob.w]
+        np.maximum(region, blob.mask, out=region)
+    return Blob(x, y, w, h, mask)
+
+
+def _belongs(a, b, height):
+    """Two pieces of one digit: stacked with little vertical overlap and a small gap (a 5's flag,
+    a 4's stem, a stroke cut by a ruled line), one mostly above or below the other."""
+    overlap = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    vertical = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    merged = max(a.y + a.h, b.y + b.h) - min(a.y, b.y)
+    return (
+        overlap >= STACK_OVERLAP * min(a.w, b.w)
+        and -STACK_GAP * height <= vertical <= STACK_SHARED * min(a.h, b.h)
+        and merged <= STACK_HEIGHT * height
+    )
+
+
+def _joinable(blob, height):
+    """Flat marks as long as a digit is tall are lines, not pieces of a digit."""
+    return blob.w <= FLAT_RATIO * blob.h or blob.w < JOIN_WIDTH * height
+
+
+def merge_fragments(blobs, height):
+    """Join the pieces of broken digits, biggest first, each absorbing the smaller pieces that
+    belong to it; long flat marks never join, so that the remains of ruled lines cannot grow into
+    a tall false digit."""
+    blobs = sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))
+    merged = []
+    taken = [False] * len(blobs)
+    for i, blob in enumerate(blobs):
+        if taken[i]:
+            continue
+        grew = _joinable(blob, height)
+        while grew:
+            grew = False
+            for j in range(i + 1, len(blobs)):
+                if not taken[j] and _joinable(blobs[j], height) and _belongs(blob, blobs[j], height):
+                    blob, taken[j], grew = union(blob, blobs[j]), True, True
+        merged.append(blob)
+    return merged
+
+
+def keep_biggest(lines, limit):
+    """At most `limit` blobs of these lines, the biggest, so a page of noise costs bounded time."""
+    blobs = [b for line in lines for b in line]
+    if len(blobs) <= limit:
+        return lines
+    keep = {id(b) for b in sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))[:limit]}
+    return [kept for line in lines if (kept := [b for b in line if id(b) in keep])]

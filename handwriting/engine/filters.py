@@ -1,0 +1,130 @@
+"""Marks that are not digits: what surrounds a photographed sheet (its edge, its shadow, the
+table), boxes drawn around digits, and specks, dashes and strokes too small or too big to be one."""
+import cv2
+import numpy as np
+
+from handwriting.engine.blobs import FLAT_RATIO, cut_by_border
+from handwriting.engine.normalisation import stroke_width
+
+FRAME_SIZE = 0.3  # a frame spans at least this share of the picture both ways ...
+FRAME_MARK = 0.5  # ... beside marks under this share of its height ...
+FRAME_MARKS = 2  # ... at least this many of them
+OUTLINE_THIN = 0.02  # a frame's line is thinner than this share of its size ...
+OUTLINE_THICK = 3  # ... or thicker than this many times the marks' pen
+PEN_PERCENTILE = 25  # the pen is the thinner quarter of the marks, so that a few patches cannot redefine it
+PATCH_THICK = 3  # a solid mark at the border this many times thicker than the pen is table, not ink
+EDGE_NARROW = 0.5  # a mark narrower than this share of its height may be a piece of a sheet's edge ...
+EDGE_REACH = 4  # ... with ground measured a quarter of its height to each side ...
+EDGE_REACH_MIN = 3  # ... and at least this many pixels ...
+EDGE_CONTRAST = 0.6  # ... and one side darker than this share of the other
+RING_SHARE = 0.004  # the ring around a mark is this share of the image wide ...
+RING_MIN = 2  # ... and at least this many pixels
+RING_PERCENTILE = 25  # a quarter of the ring ...
+RING_DARKNESS = 1.1  # ... no lighter than this many times the mark's own ink is dark ground
+BORDER_CUT_HEIGHT = 0.6  # a mark cut by the border and shorter than this share of a digit is a fragment
+STRAY_HEIGHT = 0.5  # a thin stroke shorter than this share of a digit ...
+STRAY_WIDTH = 0.3  # ... and narrower than this share is a stray stroke, not a 1
+DASH_HEIGHT = 0.35  # a mark shorter than this share of a digit ...
+DASH_RATIO = 2  # ... and wider than this many times its height is a dash
+HUGE = 2.5  # a mark taller than this many digits is not one
+
+
+def on_the_page(blobs, grey, dark, flat):
+    """The blobs that are ink on the page: not a frame, a patch of table, a piece of a sheet's edge,
+    or (in a photo) a mark on ground as dark as itself."""
+    width_of = _stroke_widths()
+    dropped = _frames(blobs, grey.shape, width_of) | _background_patches(blobs, grey.shape, width_of)
+    return [
+        b for b in blobs
+        if id(b) not in dropped and not on_an_edge(b, grey) and (flat or not on_dark_ground(b, dark))
+    ]
+
+
+def _stroke_widths():
+    """Stroke width of a blob, each measured once and only when a test asks: most images need none."""
+    known = {}
+
+    def width_of(blob):
+        if id(blob) not in known:
+            known[id(blob)] = stroke_width(blob.mask)
+        return known[id(blob)]
+
+    return width_of
+
+
+def plausible(blob, height, shape):
+    """Shape tests relative to the typical digit: no specks, dashes, underlines or huge marks, no
+    small mark cut by the border of the picture, and no thin stroke shorter than half a digit (a
+    stray stroke or a piece broken off a digit, which the model would read as a 1)."""
+    if cut_by_border(blob.x, blob.y, blob.w, blob.h, shape) and blob.h < BORDER_CUT_HEIGHT * height:
+        return False
+    if blob.h < STRAY_HEIGHT * height and blob.w < STRAY_WIDTH * height:
+        return False
+    if blob.h < DASH_HEIGHT * height and blob.w > DASH_RATIO * blob.h:
+        return False
+    return blob.h <= HUGE * height
+
+
+def _frames(blobs, shape, width_of):
+    """Blobs a third of the picture or more beside two or more much smaller upright marks, when
+    they enclose them or their line is far thinner than their size or far thicker than the marks':
+    the edge of a sheet, its shadow or a box drawn around digits, not a digit (which may hold a
+    speck or a line remnant in a loop)."""
+    def smaller(inner, outer):
+        return inner is not outer and inner.w <= FLAT_RATIO * inner.h and inner.h < FRAME_MARK * outer.h
+
+    def inside(inner, outer):
+        return (outer.x <= inner.x and outer.y <= inner.y and inner.x + inner.w <= outer.x + outer.w
+                and inner.y + inner.h <= outer.y + outer.h)
+
+    def outline(blob, marks):
+        width = width_of(blob)
+        pen = float(np.median([width_of(b) for b in marks]))
+        return width < OUTLINE_THIN * max(blob.w, blob.h) or width > OUTLINE_THICK * pen
+
+    frames = set()
+    for a in blobs:
+        if a.w > FRAME_SIZE * shape[1] and a.h > FRAME_SIZE * shape[0]:
+            marks = [b for b in blobs if smaller(b, a)]
+            if sum(inside(b, a) for b in marks) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
+                frames.add(id(a))
+    return frames
+
+
+def _background_patches(blobs, shape, width_of):
+    """Solid marks cut by the border of the picture, many times thicker than the pen: the table or
+    floor between a sheet and the edge of the photo, not ink."""
+    cut = [b for b in blobs if cut_by_border(b.x, b.y, b.w, b.h, shape)]
+    if not cut or len(blobs) < 2:
+        return set()
+    pen = float(np.percentile([width_of(b) for b in blobs], PEN_PERCENTILE))
+    return {id(b) for b in cut if width_of(b) > PATCH_THICK * pen}
+
+
+def on_an_edge(blob, grey):
+    """A thin upright mark with much darker ground on one side than on the other: a piece of the
+    edge of a sheet against the table, not a 1 written on the sheet (paper on both sides)."""
+    if blob.w >= EDGE_NARROW * blob.h:
+        return False
+    reach = max(EDGE_REACH_MIN, blob.h // EDGE_REACH)
+    rows = grey[blob.y: blob.y + blob.h]
+    left = rows[:, max(0, blob.x - reach): max(0, blob.x - 1)]
+    right = rows[:, blob.x + blob.w + 1: blob.x + blob.w + reach]
+    if left.size == 0 or right.size == 0:
+        return False
+    sides = sorted((float(np.median(left)), float(np.median(right))))
+    return sides[0] < EDGE_CONTRAST * sides[1]
+
+
+def on_dark_ground(blob, dark):
+    """Ink is darker than the paper all around it. A mark with a quarter of its surroundings as
+    dark as itself is a piece of the table, floor or shadow around a photographed sheet."""
+    reach = max(RING_MIN, round(RING_SHARE * max(dark.shape)))
+    top, left = max(0, blob.y - reach), max(0, blob.x - reach)
+    region = dark[top: blob.y + blob.h + reach, left: blob.x + blob.w + reach]
+    ink = np.zeros(region.shape, np.uint8)
+    ink[blob.y - top: blob.y - top + blob.h, blob.x - left: blob.x - left + blob.w] = blob.mask > 0
+    ring = cv2.dilate(ink, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > ink
+    if not ring.any():
+        return False
+    return float(np.percentile(region[ring], RING_PERCENTILE)) <= RING_DARKNESS * float(np.median(region[ink > 0]))

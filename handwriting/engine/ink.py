@@ -1,0 +1,157 @@
+"""Where the ink is: polarity, the paper's light, per-pixel ink contrast and the binary ink mask.
+
+A grey working image comes in; `dark_ink` turns it so that ink is darker than its ground,
+`ink_contrast` divides out uneven light, and `binarise` keeps strong ink with the weak ink attached
+to it, once ruled lines are erased from the weak ink.
+"""
+import cv2
+import numpy as np
+
+from handwriting.engine.blobs import cut_by_border
+from handwriting.engine.ruled_lines import erase_lines
+
+SAMPLE_PIXELS = 100_000  # a percentile of this many evenly strided pixels is as good as one of all
+FLAT_SHARE = 0.2  # a drawing or clean scan has at least this share of its pixels at one exact value
+
+# Polarity of a drawing: ink is what differs from the background value by more than this.
+DRAWING_INK = 32
+# Polarity of a photo: ink on paper, unless the chalk-on-a-board tests below all say otherwise.
+LIGHT_PAPER = 100  # a median at least this bright is paper under the ink
+DETAIL_SPREAD = 0.25  # pixels this share of the 1-99 % range off the median are detail ...
+DETAIL_MIN = 8.0  # ... or at least this many grey levels off it
+LIGHT_DETAIL = 3  # mostly lighter detail: over this many times as much as darker detail
+POLARITY_SIDE = 600  # thin strokes are looked for with the image no larger than this
+STROKE_WINDOW = 15  # top-hat and black-hat window, px: wider than a stroke at POLARITY_SIDE
+STROKE_CONTRAST = 20.0  # a thin stroke stands at least this many grey levels off its ground
+LIGHT_STROKES = 2  # light strokes outnumber dark ones by more than this factor on a board
+GROUND_SHARE = 8  # the ground around strokes is averaged over an eighth of the image ...
+GROUND_MIN = 3  # ... and over at least this many pixels
+
+# Illumination of a photo: the paper's light is the ink closed away at a reduced size.
+BACKGROUND_SHRINK = 4  # the light varies slowly, so it is estimated at a quarter of the size
+BACKGROUND_SHARE = 12  # the closing window is a twelfth of the image's longest side ...
+BACKGROUND_MIN = 5  # ... and at least this many reduced pixels (odd)
+PAPER_FLOOR = 0.5  # contrast is taken against at least half the median paper, so shadows stay bounded
+TABLE_DARKNESS = 0.5  # a region darker than half the paper is table, floor or shadow ...
+TABLE_AREA = 0.02  # ... when it covers this share of the photo and reaches its border
+
+# Hysteresis: strong ink seeds, weak ink joins when connected to it.
+MAD_TO_SIGMA = 1.4826  # the median absolute deviation of normal noise, as its standard deviation
+NOISE_SHARE = 0.05  # noise is measured only when this share of pixels is lighter than the paper
+STRONGEST = 99.9  # percentile of the contrast taken as the image's strongest ink
+HIGH_OF_STRONGEST = 0.45  # strong ink is at least this share of the strongest ...
+HIGH_MIN = 0.12  # ... and at least this contrast ...
+HIGH_NOISE = 6  # ... and this many noise deviations
+LOW_OF_HIGH = 0.5  # weak ink is at least this share of the strong threshold ...
+LOW_MIN = 0.06  # ... and at least this contrast ...
+LOW_NOISE = 3  # ... and this many noise deviations
+
+
+def sample(image, size=SAMPLE_PIXELS):
+    """An evenly strided subset of the pixels: enough for a percentile, far cheaper than all."""
+    step = max(1, int(np.sqrt(image.size / size)))
+    return image[::step, ::step].ravel()
+
+
+def is_flat(grey):
+    """A drawing or a clean scan, where FLAT_SHARE or more of the pixels share one exact value,
+    rather than a photograph under uneven light."""
+    pixels = sample(grey)
+    return bool(np.bincount(pixels, minlength=256).max() >= FLAT_SHARE * pixels.size)
+
+
+def dark_ink(grey, flat):
+    """The image with ink darker than the background. A drawing's background is its most common
+    value, so the ink is on the other side of it. A photo is of ink on paper unless it is mostly
+    dark, mostly lighter detail, and its thin strokes (top-hats) are light too and lie on dark
+    ground, as chalk on a board does: a bright sheet on a darker table must not flip it, although
+    its corners and the paper between small dark strokes are light detail as well."""
+    pixels = sample(grey)
+    if flat:
+        mode = int(np.bincount(pixels, minlength=256).argmax())
+        ink = pixels[np.abs(pixels.astype(np.int16) - mode) > DRAWING_INK]
+        return 255 - grey if ink.size and ink.mean() > mode else grey
+    median = float(np.median(pixels))
+    low, high = np.percentile(pixels, (1, 99))
+    delta = max(DETAIL_SPREAD * (high - low), DETAIL_MIN)
+    if median >= LIGHT_PAPER or (
+        np.count_nonzero(pixels > median + delta) <= LIGHT_DETAIL * np.count_nonzero(pixels < median - delta)
+    ):
+        return grey
+    return 255 - grey if _light_strokes_on_dark_ground(grey, delta, (low + high) / 2) else grey
+
+
+def _light_strokes_on_dark_ground(grey, delta, middle):
+    """Whether the thin strokes of a mostly dark photo are light ones, on ground darker than `middle`."""
+    scale = min(1.0, POLARITY_SIDE / max(grey.shape))
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (STROKE_WINDOW, STROKE_WINDOW))
+    strong = max(delta, STROKE_CONTRAST)
+    dark = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel) > strong
+    light = cv2.morphologyEx(small, cv2.MORPH_TOPHAT, kernel) > strong
+    if np.count_nonzero(light) <= LIGHT_STROKES * np.count_nonzero(dark):
+        return False
+    side = max(GROUND_MIN, max(small.shape) // GROUND_SHARE)
+    ground = cv2.blur(small, (side, side))[light | dark]
+    return float(ground.mean()) < middle
+
+
+def _otsu(values):
+    threshold, _ = cv2.threshold(values.reshape(-1, 1).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return threshold
+
+
+def ink_contrast(grey, flat):
+    """Per-pixel ink strength in [-1, 1] relative to the local paper (below 0: paper lighter than
+    its estimate, which measures the noise), for a grey image with dark ink (see dark_ink)."""
+    pixels = sample(grey)
+    g = grey.astype(np.float32)
+    if flat:
+        level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
+        return np.clip((level - g) / level, -1, 1)
+    # Paper under uneven light: close away strokes at a reduced size, then divide.
+    factor = BACKGROUND_SHRINK
+    small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
+    k = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    background = cv2.blur(background, (k, k))
+    background = cv2.resize(background, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
+    paper = float(np.median(background))
+    contrast = np.clip((background - g) / np.maximum(background, max(PAPER_FLOOR * paper, 1.0)), -1, 1)
+    return contrast * (1 - _surroundings(small, paper, k, g.shape))
+
+
+def _surroundings(small, paper, k, shape):
+    """1 over the table, floor or shadow around the sheet: large regions much darker than the
+    paper that reach the border of the photo, grown by a closing window to cover their edge."""
+    dark = (cv2.blur(small, (k, k)) < TABLE_DARKNESS * paper).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=4)
+    h, w = dark.shape
+    keep = np.zeros(count, np.uint8)
+    for i in range(1, count):
+        x, y, bw, bh, area = stats[i]
+        if area > TABLE_AREA * h * w and cut_by_border(x, y, bw, bh, dark.shape):
+            keep[i] = 1
+    region = cv2.dilate(keep[labels], cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.resize(region, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+
+
+def binarise(contrast, flat):
+    """Hysteresis threshold: strong ink seeds, weak ink attached to it; keeps thin pencil strokes
+    without keeping the faint text that shows through from the back of the page. Ruled lines are
+    erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
+    pixels = sample(contrast)
+    # Ink only darkens: the spread of the paper lighter than its estimate is the noise alone.
+    lighter = pixels[pixels < 0]
+    noise = MAD_TO_SIGMA * float(np.median(-lighter)) if lighter.size > NOISE_SHARE * pixels.size else 0.0
+    strongest = float(np.percentile(pixels, STRONGEST))
+    high = max(HIGH_OF_STRONGEST * strongest, HIGH_MIN, HIGH_NOISE * noise)
+    low = max(LOW_OF_HIGH * high, LOW_MIN, LOW_NOISE * noise)
+    weak = erase_lines((contrast > low).astype(np.uint8) * 255, flat)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[np.unique(labels[contrast > high])] = True
+    seeded[0] = False
+    return (seeded.astype(np.uint8) * 255)[labels]

@@ -1,0 +1,71 @@
+"""The model contract, in one place: what a model takes, what it answers, and how its files are kept.
+
+A model takes float32 images (N, 28, 28, 1) in [0, 1], white strokes on black as in MNIST, and
+answers eleven probabilities: the ten digits, then "not one digit" (touching digits, stray
+strokes). A model file `NAME.keras` has its training metadata beside it in `NAME.json`.
+"""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+INPUT_SHAPE = (28, 28, 1)
+CLASSES = tuple(str(digit) for digit in range(10)) + ("not one digit",)
+NOT_A_DIGIT = CLASSES.index("not one digit")
+WHITE = 255.0  # a uint8 crop's full ink, which the model sees as 1.0
+
+
+def to_batch(crops):
+    """uint8 crops (N, 28, 28) as the model's input (N, 28, 28, 1), float32 in [0, 1]."""
+    return np.asarray(crops, np.float32)[..., None] / WHITE
+
+
+def digit_probabilities(probabilities):
+    """The ten digits' columns of a model's answer: "not one digit" never names a digit."""
+    return probabilities[..., :NOT_A_DIGIT]
+
+
+def load(path):
+    """The Keras model at `path`, uncompiled: reading and scoring need no optimizer."""
+    import keras
+
+    return keras.models.load_model(path, compile=False)
+
+
+def metadata(path):
+    """The training metadata beside a model, or {} when there is none or it is not a JSON object."""
+    try:
+        meta = json.loads(Path(path).with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def scan(folder, default_path):
+    """{name: path} of the models in `folder` (hidden checkpoints left out), and the default model
+    even when it lives elsewhere."""
+    paths = [p for p in sorted(Path(folder).glob("*.keras")) if not p.name.startswith(".")]
+    default_path = Path(default_path)
+    if default_path.is_file() and all(p.resolve() != default_path.resolve() for p in paths):
+        paths.insert(0, default_path)
+    return {path.stem: path for path in paths}
+
+
+def partial_path(path):
+    """Where a model is written before it replaces `path`: hidden, so no scan lists it."""
+    return path.with_name(f".{path.stem}.partial.keras")
+
+
+def publish(partial, path, meta):
+    """Move a finished model into place in one step, then its metadata, so that a server or an
+    evaluation never reads a half-written model."""
+    os.replace(partial, path)
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def save(model, path, meta):
+    """Write `model` and its metadata to `path` without ever exposing a half-written file."""
+    partial = partial_path(path)
+    model.save(partial)
+    publish(partial, path, meta)

@@ -1,0 +1,159 @@
+"""Ruled and grid lines: found in a binary ink mask and erased, with the strokes that crossed them
+bridged over the gap.
+
+A ruled line is short straight runs that chain, with small gaps and a little slant, across much of
+the page; it is thin, and one straight line through it is covered along most of its length.
+"""
+import cv2
+import numpy as np
+
+SPAN_DRAWING = 0.8  # in a drawing a line crosses at least this share of the width ...
+SPAN_PHOTO = 0.3  # ... in a photo, where a sheet may fill only part of it, this share
+SPAN_VERTICAL = 0.6  # a vertical line (a margin) crosses at least this share of the height
+RUN_SHARE = 60  # a straight run is at least a sixtieth of the page ...
+RUN_MIN = 9  # ... and at least this many pixels
+REACH_SHARE = 15  # runs chain across gaps of up to a fifteenth of the page ...
+REACH_MIN = 15  # ... and of at least this many pixels
+CHAIN_ACROSS = 5  # runs chain when they lie within this many pixels across the line
+DRAWING_LINES = 2  # in a drawing a single long bar is a digit's: ruled paper has this many or more
+REFITS = 2  # times a line is refitted to the runs it covers, so that it follows where it fades
+EDGE = 2  # pixels added to a line's measured thickness for its anti-aliased edges
+GROW = 2  # pixels added across a line when its ink is gathered, past its thickness
+VOTE_PIXELS = 2000  # a line's slope and offset are voted on by about this many of its pixels
+VOTE_BIN = 3  # pixels of offset that vote together
+TOLERANCE_MIN = 3.0  # pixels on a line lie within this distance of it ...
+TOLERANCE_SLOPE = 0.01  # ... or this share of its length, for a line that curves a little
+COVERAGE = 0.6  # share of its length that a line's pixels must cover
+BAND_REACH = 20  # pixels either side of a line counted to measure its thickness
+THIN_MIN = 7.0  # a ruled line is at most this many pixels thick ...
+THIN_SHARE = 0.006  # ... or this share of the page: the band at a sheet's edge is as wide as a digit
+BRIDGE = 4  # pixels added to a line's thickness to bridge the strokes that crossed it
+SLOPES = np.linspace(-0.2, 0.2, 41)  # slopes voted on: up to about 11 degrees off the axis
+
+
+def find_lines(mask, flat):
+    """The ink of ruled and grid lines in a binary mask. Horizontal only for drawings, where a long
+    vertical stroke is more likely a 1 than a margin; in a drawing a single long bar is a digit's,
+    so ruled paper there needs DRAWING_LINES lines or more."""
+    height, width = mask.shape
+    lines = np.zeros_like(mask)
+    directions = [(True, width, SPAN_DRAWING if flat else SPAN_PHOTO)]
+    if not flat:
+        directions.append((False, height, SPAN_VERTICAL))
+    for horizontal, extent, span in directions:
+        run = max(RUN_MIN, extent // RUN_SHARE)
+        straight = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, run) if horizontal else (run, 1), np.uint8))
+        if not straight.any():
+            continue
+        fits, (ys, xs) = _fits(straight, horizontal, extent, span)
+        if not fits or (flat and len(fits) < DRAWING_LINES):
+            continue
+        along, across = (xs, ys) if horizontal else (ys, xs)
+        for thickness, chosen in _by_thickness(fits, along, across, extent).items():
+            found = np.zeros(mask.shape, bool)
+            found[ys[chosen], xs[chosen]] = True
+            lines = cv2.bitwise_or(lines, _line_ink(mask, found, thickness, horizontal, run))
+    return lines
+
+
+def _fits(straight, horizontal, extent, span):
+    """The lines that the straight runs chain into, each as (polynomial, tolerance), and the runs'
+    pixels (ys, xs) once they were needed."""
+    reach = max(REACH_MIN, extent // REACH_SHARE)
+    long_enough = span * extent + reach - 1
+    chain = (CHAIN_ACROSS, reach) if horizontal else (reach, CHAIN_ACROSS)
+    chained = cv2.dilate(straight, np.ones(chain, np.uint8))
+    # A chain spans no more columns (rows) than all chains cover together: in most images none is
+    # long enough, and then nothing needs labelling.
+    if np.count_nonzero(chained.any(axis=0 if horizontal else 1)) < long_enough:
+        return [], (None, None)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(chained, connectivity=8)
+    side = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
+    candidates = np.flatnonzero(side >= long_enough)
+    ys, xs = np.nonzero(straight)
+    owner = labels[ys, xs]
+    along, across = (xs, ys) if horizontal else (ys, xs)
+    fits = [
+        fit for i in candidates[candidates > 0]
+        if (fit := _line_fit(along[owner == i], across[owner == i], extent))
+    ]
+    return fits, (ys, xs)
+
+
+def _by_thickness(fits, along, across, extent):
+    """{thickness: which straight pixels lie on lines that thick}. A ruled line runs across the
+    whole page: where it fades under uneven light its pieces are too short to chain, but they lie
+    on the line found where it is darker; refitted to them, the line stays on them however far
+    they are. Lines are measured one by one: under shadow or ink one may be thicker than the rest."""
+    by_thickness = {}
+    for fit, tolerance in fits:
+        for _ in range(REFITS):
+            on_line = np.abs(across - np.polyval(fit, along)) <= tolerance
+            fit = np.polyfit(along[on_line], across[on_line], 1)
+        on_line = np.abs(across - np.polyval(fit, along)) <= tolerance
+        # Measured on the band the line crosses, rows across it, not on the whole page.
+        offset = across[on_line].min()
+        band = np.zeros((across[on_line].max() - offset + 1, extent), bool)
+        band[across[on_line] - offset, along[on_line]] = True
+        thickness = _run_length(band) + EDGE
+        by_thickness[thickness] = by_thickness.get(thickness, False) | on_line
+    return by_thickness
+
+
+def _line_ink(mask, found, thickness, horizontal, run):
+    """The ink of the lines through the `found` pixels: along them (short pieces between strokes
+    too) and across their thickness, but not where a stroke crosses or lies on a line, as the ink
+    there is thicker than the line."""
+    kernel = (thickness + GROW, 2 * run + 1) if horizontal else (2 * run + 1, thickness + GROW)
+    grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(kernel, np.uint8)), mask)
+    thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8))
+    return cv2.bitwise_and(grown, cv2.bitwise_not(thick))
+
+
+def _run_length(pixels):
+    """Mean length of the vertical runs of a boolean image: the thickness of horizontal lines."""
+    starts = np.count_nonzero(pixels[0]) + np.count_nonzero(pixels[1:] & ~pixels[:-1])
+    return max(1, round(np.count_nonzero(pixels) / max(starts, 1)))
+
+
+def _line_fit(along, across, extent):
+    """A chain of runs (its pixels' coordinates along and across the direction searched) is a
+    ruled line when one straight line through it is covered along most of the chain's length:
+    then that line's polynomial and how far from it its pixels lie, else None. The line is the
+    slope and offset that most pixels agree on (a small Hough vote), as the thick strokes of
+    digits a line crosses or carries can outnumber its own pixels; bars of digits that merely
+    line up cover too little, and the band along the edge of a sheet is too thick."""
+    if along.size < 2:
+        return None
+    step = max(1, along.size // VOTE_PIXELS)
+    a, c = along[::step].astype(np.float64), across[::step].astype(np.float64)
+    offsets = np.round((c[None, :] - SLOPES[:, None] * a[None, :]) / VOTE_BIN).astype(np.int64)
+    offsets -= offsets.min()
+    votes = [np.bincount(row) for row in offsets]
+    best = int(np.argmax([v.max() for v in votes]))
+    near = offsets[best] == np.argmax(votes[best])
+    if np.ptp(a[near]) == 0:
+        return None
+    fit = np.polyfit(a[near], c[near], 1)
+    distance = np.abs(across - np.polyval(fit, along))
+    tolerance = max(TOLERANCE_MIN, TOLERANCE_SLOPE * np.ptp(along))
+    if len(np.unique(along[distance <= tolerance])) < COVERAGE * (np.ptp(along) + 1):
+        return None
+    # Thin, as ruled lines are: the band around a sheet's edge in a photo is as wide as a digit.
+    counts = np.bincount(along[distance <= BAND_REACH] - along.min())
+    if float(np.median(counts[counts > 0])) > max(THIN_MIN, THIN_SHARE * extent):
+        return None
+    return fit, tolerance
+
+
+def erase_lines(mask, flat):
+    """Remove the ink of ruled lines, then bridge the strokes that crossed them over the gap."""
+    lines = find_lines(mask, flat)
+    if not lines.any():
+        return mask
+    kept = cv2.bitwise_and(mask, cv2.bitwise_not(lines))
+    # The gap to bridge is one line's thickness (a column crosses many lines: not their sum).
+    ink = lines > 0
+    size = min(_run_length(ink), _run_length(ink.T)) + BRIDGE
+    closed = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    return cv2.bitwise_or(kept, cv2.bitwise_and(closed, lines))

@@ -1,0 +1,268 @@
+"""The JSON API: digit recognition, the models, liveness and readiness probes, and the OpenAPI document.
+
+Every failure, expected or not, is the same JSON envelope with a stable code, so that clients never
+parse HTML or see a traceback. Request bodies stay in memory and within the configured limit.
+"""
+import base64
+import binascii
+import io
+import logging
+import re
+import time
+
+from flask import Blueprint, Request, current_app, jsonify, request
+from PIL import Image
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length
+
+from handwriting.engine import decoding
+from handwriting.engine.explain import NotExplainable, overlay
+from handwriting.web import openapi, registry
+
+EXTENSION = "digit_reader"
+DRAIN_LIMIT = 128 * 1024 * 1024  # a refused body up to this size is read to the end before answering
+NO_DIGITS = "No digits found. Try darker, larger digits on a plain background."
+_STATUS = {"unsupported_type": 415, "too_many_pixels": 422}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_type"}
+_FLAGS = {"1": True, "true": True, "0": False, "false": False}
+_DATA_URL = re.compile(r"data:[^,]*,", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+
+class ApiError(Exception):
+    """A refusal with its HTTP status and stable code; the message is written for people."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class InMemoryRequest(Request):
+    """Keep uploaded files in memory: bodies are already capped, and no request may touch the disk."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
+def init_app(app, models, settings):
+    """Attach the API to `app`; `models` is the process's registry.Models."""
+    app.request_class = InMemoryRequest
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = 128 * 1024
+    app.config["MAX_FORM_PARTS"] = 16
+    app.json.sort_keys = False
+    app.extensions[EXTENSION] = {"models": models, "settings": settings}
+    app.register_blueprint(blueprint)
+
+
+def _state():
+    return current_app.extensions[EXTENSION]
+
+
+def error_response(status, code, message):
+    response = jsonify({"success": False, "error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def _drain(environ):
+    """Read and drop what is left of a refused body, so that a client still sending it receives
+    the 413 instead of a reset connection."""
+    length = get_content_length(environ)
+    if length is None and not environ.get("wsgi.input_terminated"):
+        return
+    stream = environ["wsgi.input"]
+    left = DRAIN_LIMIT if length is None else min(length, DRAIN_LIMIT)
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 16))
+        if not chunk:
+            break
+        left -= len(chunk)
+
+
+def _over_limit(environ, limit):
+    """Whether the body is longer than `limit`: by its declared length, or, for a chunked body that
+    Werkzeug stopped reading at the limit, by a byte still waiting after it."""
+    length = get_content_length(environ)
+    if length is not None:
+        return length > limit
+    data = request.get_data(cache=True)
+    return len(data) >= limit and bool(environ.get("wsgi.input_terminated")) and bool(environ["wsgi.input"].read(1))
+
+
+@blueprint.before_app_request
+def _buffer_body():
+    """Read the body once, in memory and within the limit, before any route sees it."""
+    if _over_limit(request.environ, current_app.config["MAX_CONTENT_LENGTH"]):
+        _drain(request.environ)
+        raise RequestEntityTooLarge()
+    request.get_data(cache=True)
+
+
+@blueprint.app_errorhandler(ApiError)
+def _api_error(error):
+    return error_response(error.status, error.code, error.message)
+
+
+@blueprint.app_errorhandler(HTTPException)
+def _http_error(error):
+    if error.code == 413:
+        limit = _state()["settings"].max_upload_bytes
+        message = f"the request body is over the limit of {limit:,} bytes"
+    elif error.code == 404:
+        message = "no such path"
+    elif error.code == 405:
+        message = f"{request.method} is not allowed here"
+    else:
+        message = error.name
+    fallback = "bad_request" if error.code < 500 else "internal_error"
+    response = error_response(error.code, _HTTP_CODES.get(error.code, fallback), message)
+    response.headers.extend((k, v) for k, v in error.get_headers() if k.lower() != "content-type")
+    return response
+
+
+@blueprint.app_errorhandler(Exception)
+def _unexpected(error):
+    log.exception("unexpected failure on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "the server failed to process the request")
+
+
+def _decode_base64(text):
+    """Bare base64 or a base64 data URL to bytes; whitespace and missing padding are forgiven."""
+    match = _DATA_URL.match(text)
+    if match:
+        if ";base64" not in match.group(0).lower():
+            raise ApiError(400, "bad_base64", "the data URL must be base64-encoded")
+        text = text[match.end():]
+    packed = "".join(text.split())
+    try:
+        return base64.b64decode(packed + "=" * (-len(packed) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "bad_base64", "the image is not valid base64") from None
+
+
+def _read_input():
+    """The image bytes and the options (query string, then form fields or JSON keys)."""
+    options = request.args.to_dict()
+    if request.mimetype == "multipart/form-data":
+        options.update(request.form.to_dict())
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError(400, "missing_file", "send the image in the multipart field 'file'")
+        return upload.read(), options
+    if request.is_json:
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
+            raise ApiError(400, "invalid_json", 'send a JSON object {"image": "<data URL or base64>"}')
+        options.update({k: v for k, v in payload.items() if k != "image"})
+        return _decode_base64(payload["image"]), options
+    raise ApiError(
+        400, "missing_file", "send the image as multipart field 'file' or as JSON {\"image\": \"<data URL>\"}"
+    )
+
+
+def _min_confidence(options):
+    value = options.get("min_confidence", 0.0)
+    try:
+        number = float(value) if not isinstance(value, bool) else float("nan")
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not 0.0 <= number <= 1.0:
+        raise ApiError(400, "invalid_option", "min_confidence must be a number from 0 to 1")
+    return number
+
+
+def _flag(options, name):
+    value = options.get(name, False)
+    flag = value if isinstance(value, bool) else _FLAGS.get(str(value).strip().lower())
+    if flag is None:
+        raise ApiError(400, "invalid_option", f"{name} must be 1 or 0")
+    return flag
+
+
+def png_base64(image):
+    """A uint8 greyscale or RGB array as base64 PNG text."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _model(engine):
+    return {"name": str(engine.name), "version": str(engine.version)}
+
+
+def _engine(name=None):
+    """The Recognizer of the named model, or of the default one."""
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "unknown_model", "model must be the name of a model from GET /api/models")
+    try:
+        return _state()["models"].get(name)
+    except registry.UnknownModel:
+        raise ApiError(400, "unknown_model", f"no model named {name!r}; GET /api/models lists them") from None
+    except registry.ModelUnavailable as error:
+        raise ApiError(
+            503, "model_unavailable", f"the model is not loaded ({error}); train one with ./run_training.sh"
+        ) from None
+
+
+def _check_explainable(engine):
+    try:
+        engine.explainer()
+    except NotExplainable as error:
+        raise ApiError(422, "not_explainable", f"{error}; choose a convolutional model for explain=1") from None
+
+
+@blueprint.post("/digit_recognize")
+def recognize():
+    started = time.perf_counter()
+    data, options = _read_input()
+    min_confidence, crops, explain = _min_confidence(options), _flag(options, "crops"), _flag(options, "explain")
+    engine = _engine(options.get("model"))
+    if explain:
+        _check_explainable(engine)
+    try:
+        reading = engine.read(data, min_confidence)
+    except decoding.DecodeError as error:
+        raise ApiError(_STATUS.get(error.code, 400), error.code, str(error)) from None
+    body = {"success": True, **reading.to_dict()}
+    if crops:
+        for prediction, digit in zip(body["predictions"], reading.digits):
+            prediction["crop"] = png_base64(digit.crop)
+    if explain:
+        for prediction, digit, heat in zip(body["predictions"], reading.digits, engine.explain(reading.digits)):
+            prediction["heatmap"] = png_base64(overlay(digit.crop, heat))
+    if not reading.digits:
+        body["message"] = NO_DIGITS
+    body["model"] = _model(engine)
+    body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return jsonify(body)
+
+
+@blueprint.get("/models")
+def models():
+    return jsonify({"success": True, "models": _state()["models"].listing()})
+
+
+@blueprint.get("/health")
+def health():
+    return jsonify({"success": True, "status": "ok", "ready": _state()["models"].ready()})
+
+
+@blueprint.get("/ready")
+def ready():
+    return jsonify({"success": True, "status": "ready", "model": _model(_engine())})
+
+
+@blueprint.get("/openapi.json")
+def openapi_document():
+    settings = _state()["settings"]
+    return jsonify(openapi.document(settings.max_upload_bytes, settings.max_pixels))
+
+
+@blueprint.after_app_request
+def _no_store(response):
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,133 @@
+"""The pieces of the speed benchmark (handwriting.bench.speed), without timing anything: the naive reader
+reads what the engine reads, the HTTP clients count what a stub server answers, and the helpers
+compute what they say."""
+import os
+import subprocess
+import sys
+import threading
+from http.server import ThreadingHTTPServer
+
+import cv2
+import numpy as np
+import pytest
+from werkzeug.formparser import parse_form_data
+from werkzeug.test import EnvironBuilder
+
+from handwriting.bench import common, speed, synth
+from helpers import JsonHandler, compose, png
+
+
+def test_rss_of_this_process_is_its_vmrss():
+    status = open(f"/proc/{os.getpid()}/status").read()
+    kilobytes = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+    assert common.rss_mb(os.getpid()) == pytest.approx(kilobytes * 1024 / 1e6, rel=0.2)
+
+
+def test_cpu_time_grows_with_work_and_not_with_sleep():
+    me = [os.getpid()]
+    before = common.cpu_ms(me)
+    sum(i * i for i in range(3_000_000))
+    busy = common.cpu_ms(me)
+    assert busy > before
+    assert common.cpu_ms(me + [2 ** 22 + 12345]) >= busy  # a process that does not exist counts nothing
+
+
+def test_children_are_found_by_parent():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in common.children(os.getpid())
+        assert common.children(child.pid) == []
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_machine_names_a_cpu_and_its_cores():
+    found = common.machine()
+    assert found["cpu"] and found["cores"] >= 1 and found["load_average"] >= 0
+
+
+def test_multipart_body_carries_the_file():
+    data = bytes(range(256)) * 300  # over werkzeug's 64 KiB read size, with every byte value
+    body, content_type = common.multipart("file", "x.png", data)
+    environ = EnvironBuilder(method="POST", data=body, content_type=content_type).get_environ()
+    _, form, files = parse_form_data(environ)
+    assert not form and files["file"].filename == "x.png" and files["file"].read() == data
+
+
+@pytest.mark.parametrize("index", range(4))  # synth draws either polarity; both must come out alike
+def test_canvas_image_is_white_on_opaque_black(mnist, index):
+    sample = speed.canvas_png(synth.generate("single", mnist.x_test, mnist.y_test, 0, index))
+    image = cv2.imdecode(np.frombuffer(sample.data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert image.shape == (280, 280, 4)
+    assert (image[..., 3] == 255).all()
+    assert np.median(image[..., :3]) == 0 and image[..., :3].max() == 255
+    assert len(sample.text) == 1
+
+
+def test_naive_reader_reads_what_the_engine_reads(recognizer, mnist):
+    data = png(compose(mnist, (4, 0, 9)))
+    naive = speed.NaiveRecognizer(recognizer)
+    slow, batched = naive.read(data), recognizer.read(data)
+    assert len(slow.digits) >= 3 and slow.text == batched.text  # the engine's own accuracy is tested elsewhere
+    assert [d.box for d in slow.digits] == [d.box for d in batched.digits]
+    assert [d.probability for d in slow.digits] == pytest.approx([d.probability for d in batched.digits], abs=1e-4)
+    assert naive.calls >= len(slow.digits)  # one model.predict per crop, not one per image
+    assert naive.model is recognizer.model
+    assert len(naive.classify(np.zeros((0, 28, 28), np.uint8))) == 0
+
+
+class Stub(JsonHandler):
+    """Answers every POST as the API does, with an elapsed_ms, and counts them."""
+
+    count = 0
+    lock = threading.Lock()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        with Stub.lock:
+            Stub.count += 1
+        self.send_json(200, {"success": True, "text": "7", "elapsed_ms": 1.5})
+
+
+@pytest.fixture()
+def stub():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Stub.count = 0
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_latencies_use_the_answers_elapsed_ms(stub):
+    body, content_type = common.multipart("file", "x.png", b"image")
+    result = speed.latencies(stub, body, content_type, requests=5, warmup=2)
+    assert Stub.count == 7
+    assert result["server_ms"] == {"p50": 1.5, "p95": 1.5}
+    assert result["round_trip_ms"]["p95"] >= result["round_trip_ms"]["p50"] > 0
+    assert result["read"] == "7" and result["server_cpu_ms"] == 0  # no workers given
+
+
+def test_throughput_counts_every_answer(stub):
+    body, content_type = common.multipart("file", "x.png", b"image")
+    result = speed.throughput(stub, body, content_type, clients=3, seconds=0.2)
+    assert result["errors"] == 0 and result["clients"] == 3
+    assert result["requests"] == Stub.count - 3  # each client's first request is not counted
+    assert result["requests_per_s"] == pytest.approx(result["requests"] / result["seconds"])
+
+
+def test_table_marks_targets_met_and_missed():
+    rows = [
+        speed.Figure("fast", 10.0, "10 ms", 15.0, target_text="≤ 15 ms"),
+        speed.Figure("slow", 20.0, "20 ms", 15.0, target_text="≤ 15 ms"),
+        speed.Figure("many", 200.0, "200 /s", 150.0, ceiling=False, target_text="≥ 150 /s"),
+        speed.Figure("refused", None, "HTTP 413", 250.0, target_text="≤ 250 ms"),
+        speed.Figure("info", 3.0, "3 ms"),
+    ]
+    assert [row.passed for row in rows] == [True, False, True, False, None]
+    markdown = speed.table(rows, markdown=True).splitlines()
+    assert markdown[0] == "| figure | measured | target | result |"
+    assert markdown[3].endswith("| FAIL |") and markdown[6].endswith("|  |")
+    assert "pass" in speed.table(rows, markdown=False)

@@ -1,0 +1,277 @@
+"""The whole engine with the shipped model, on numbers composed from MNIST test digits whose
+labels are known. Each digit is one the model reads right on its own, so that a wrong answer
+here is the engine's (segmentation, cutting, mapping), not the classifier's."""
+import dataclasses
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwriting.engine.decoding import decode
+from handwriting.engine.reading import Reading
+from handwriting.engine.recognition import Recognizer
+from helpers import glyph, iou
+
+OVERLAP = 3  # px by which touching digits' strokes overlap
+
+
+def contact(left, left_x, left_y, right, right_y):
+    """The x at which `right` just touches `left` row by row, both given by their top-left corners."""
+    top, bottom = max(left_y, right_y), min(left_y + left.shape[0], right_y + right.shape[0])
+    mine, theirs = left[top - left_y: bottom - left_y] >= 128, right[top - right_y: bottom - right_y] >= 128
+    both = mine.any(axis=1) & theirs.any(axis=1)
+    last = mine.shape[1] - 1 - mine[:, ::-1].argmax(axis=1)
+    return int((left_x + last - theirs.argmax(axis=1))[both].max()) + 1
+
+
+def compose(rows, height=80, gap=0.5, line_gap=0.6, margin=60, touching=()):
+    """Dark ink on white, each row bottom-aligned; (row, k) in `touching` slides digit k of that row
+    left until its strokes overlap those of digit k-1 by OVERLAP px. Returns the ink coverage and
+    the true ink boxes (x, y, w, h), row by row."""
+    placed, boxes = [], []
+    for r, row in enumerate(rows):
+        bottom, x, line = round(r * (1 + line_gap) * height) + height, 0, []
+        for k, image in enumerate(row):
+            g = glyph(image, height)
+            y = bottom - g.shape[0]
+            if (r, k) in touching:
+                previous, px, py = line[-1]
+                x = contact(previous, px, py, g, y) - OVERLAP
+            line.append((g, x, y))
+            x += g.shape[1] + round(gap * height)
+        placed.append(line)
+    width = max(x + g.shape[1] for line in placed for g, x, _ in line) + 2 * margin
+    page_height = max(y + g.shape[0] for line in placed for g, _, y in line) + 2 * margin
+    ink = np.zeros((page_height, width), np.uint8)
+    for line in placed:
+        row_boxes = []
+        for g, x, y in line:
+            x, y = x + margin, y + margin
+            view = ink[y: y + g.shape[0], x: x + g.shape[1]]
+            np.maximum(view, g, out=view)
+            ys, xs = np.nonzero(g >= 128)
+            row_boxes.append((x + xs.min(), y + ys.min(), np.ptp(xs) + 1, np.ptp(ys) + 1))
+        boxes.append(row_boxes)
+    return ink, boxes
+
+
+def page(ink):
+    return np.repeat(255 - ink[..., None], 3, axis=2)
+
+
+def encode(rgb, fmt="PNG", **options):
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def as_tuple(box):
+    return box.x, box.y, box.width, box.height
+
+
+def assert_boxes(reading, truth):
+    found = [as_tuple(d.box) for d in reading.digits]
+    expected = [box for row in truth for box in row]
+    assert len(found) == len(expected)
+    for box, true_box in zip(found, expected):
+        assert iou(box, true_box) >= 0.5, (box, true_box)
+
+
+@pytest.fixture(scope="module")
+def sure(recognizer, mnist):
+    """Per label, the first one-piece test digit that the engine reads right, surely, on its own."""
+    chosen = {}
+    for label in range(10):
+        for index in np.flatnonzero(mnist.y_test == label):
+            image = mnist.x_test[index]
+            if cv2.connectedComponents((image >= 128).astype(np.uint8), connectivity=8)[0] != 2:
+                continue
+            reading = recognizer.read(encode(page(compose([[image]])[0])))
+            if reading.text == str(label) and reading.digits[0].probability >= 0.95:
+                chosen[label] = image
+                break
+    assert sorted(chosen) == list(range(10))
+    return chosen
+
+
+def number(sure, text):
+    return [[sure[int(c)] for c in line] for line in text.split("\n")]
+
+
+@pytest.mark.parametrize("text", ["31415926", "2024\n1789", "7\n450"])
+def test_composed_numbers_are_read_with_their_boxes(recognizer, sure, text):
+    ink, truth = compose(number(sure, text))
+    reading = recognizer.read(encode(page(ink)))
+    assert reading.text == text
+    assert (reading.width, reading.height) == (ink.shape[1], ink.shape[0])
+    assert [d.line for d in reading.digits] == [r for r, row in enumerate(truth) for _ in row]
+    assert_boxes(reading, truth)
+    for digit in reading.digits:
+        assert digit.crop.shape == (28, 28) and digit.crop.dtype == np.uint8
+
+
+@pytest.mark.slow
+def test_touching_digits_are_cut_apart(recognizer, sure):
+    """All hundred ordered pairs, the right digit's strokes overlapping the left's by a few px.
+    A pair where one digit tucks under the other cannot be cut by any column and is left out.
+    Column cuts through overlapping strokes still clip a digit now and then: the bar is 85 % of
+    pairs read right with their boxes (the issue asks 75 % of whole touching numbers)."""
+    misread, tried = {}, 0
+    for pair in (f"{a}{b}" for a in range(10) for b in range(10)):
+        ink, truth = compose(number(sure, pair), touching={(0, 1)})
+        assert cv2.connectedComponents((ink >= 128).astype(np.uint8), connectivity=8)[0] == 2  # one stroke
+        (left, right), = truth
+        if left[0] + left[2] - right[0] > 0.25 * min(left[2], right[2]):
+            continue
+        tried += 1
+        reading = recognizer.read(encode(page(ink)))
+        boxes = [as_tuple(d.box) for d in reading.digits]
+        if reading.text != pair or not all(iou(box, true) >= 0.5 for box, true in zip(boxes, truth[0])):
+            misread[pair] = reading.text
+    assert tried >= 60
+    assert len(misread) <= 0.15 * tried, f"touching pairs misread (pair: reading): {misread}"
+
+
+def test_a_touching_pair_inside_a_longer_number(recognizer, sure):
+    ink, truth = compose(number(sure, "3\n1459"), touching={(1, 2)})
+    reading = recognizer.read(encode(page(ink)))
+    assert reading.text == "3\n1459"
+    assert_boxes(reading, truth)
+
+
+# Benchmark photos (synth, seed 0) that each showed one way the table around a sheet fooled the
+# engine: a thin wedge of table along the border set the digit height (16), the sheet's shadowed
+# outline did (33, 66), dashes of the sheet's edge read as 1 (26, 40, 77), patches of table cut
+# by the border read as digits (84). At seed 1: pieces of table beside the sheet read as 1s (0,
+# 15), a corner of table set the digit height (82), and a small number on a bright sheet on a dark
+# table made the photo look like chalk on a board, light on dark (70).
+SHEET_ON_TABLE = [(0, i) for i in (16, 26, 33, 40, 66, 77, 84)] + [(1, i) for i in (0, 15, 70, 82)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, index", SHEET_ON_TABLE)
+def test_the_table_around_a_photographed_sheet_is_not_read(recognizer, mnist, seed, index):
+    from handwriting.bench import synth
+
+    sample = synth.generate("photo", mnist.x_test, mnist.y_test, seed=seed, index=index)
+    reading = recognizer.read(sample.data)
+    assert reading.text == sample.text
+    assert all(iou(as_tuple(d.box), true) >= 0.5 for d, true in zip(reading.digits, sample.boxes))
+
+
+def test_chalk_on_a_board_is_read_light_on_dark(recognizer, sure):
+    """A photographed board: unevenly lit, noisy, light strokes on dark ground."""
+    ink, truth = compose(number(sure, "2026"), height=60, margin=80)
+    rng = np.random.default_rng(3)
+    board = 55 + 25 * np.linspace(0, 1, ink.shape[1])[None, :] + rng.normal(0, 4, ink.shape)
+    chalk = (board + ink / 255.0 * (215 - board)).clip(0, 255).astype(np.uint8)
+    reading = recognizer.read(encode(np.repeat(chalk[..., None], 3, axis=2)))
+    assert reading.text == "2026"
+    assert_boxes(reading, truth)
+
+
+def test_a_big_photo_read_reduced_gives_boxes_in_its_own_pixels(recognizer, sure):
+    """A 9-MP JPEG is decoded at half size or less and then shrunk again to the working size; the
+    boxes must still land on the digits in the original's pixels."""
+    settings = recognizer.settings
+    ink, truth = compose(number(sure, "4096"), height=320, margin=1100)
+    assert ink.shape[0] >= 2 * settings.working_side
+    data = encode(page(ink), "JPEG", quality=90)
+    assert decode(data, settings.max_pixels, reduce_to=settings.working_side).scale > 1
+    reading = recognizer.read(data)
+    assert reading.text == "4096"
+    assert (reading.width, reading.height) == (ink.shape[1], ink.shape[0])
+    assert_boxes(reading, truth)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
+def test_a_photo_taken_sideways_is_read_upright_with_upright_boxes(recognizer, sure, fmt):
+    """Stored turned a quarter left with EXIF Orientation 6 ("turn right to view"), as phones do."""
+    ink, truth = compose(number(sure, "38"))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(np.ascontiguousarray(np.rot90(page(ink))), fmt, exif=exif.tobytes())
+    reading = recognizer.read(data)
+    assert reading.text == "38"
+    assert_boxes(reading, truth)
+    assert (reading.width, reading.height) == (ink.shape[1], ink.shape[0])
+
+
+def test_alternatives_are_the_next_three_digits_best_first(recognizer, sure):
+    ink, _ = compose(number(sure, "0123456789"))
+    reading = recognizer.read(encode(page(ink)))
+    assert reading.text == "0123456789"
+    for digit in reading.digits:
+        assert len(digit.alternatives) == 3
+        others = [d for d, _ in digit.alternatives]
+        chances = [p for _, p in digit.alternatives]
+        assert len(set(others)) == 3 and digit.digit not in others
+        assert all(0 <= d <= 9 for d in others)
+        assert chances == sorted(chances, reverse=True)
+        assert 0 <= chances[-1] and chances[0] <= digit.probability <= 1
+        assert digit.probability + sum(chances) <= 1 + 1e-5
+
+
+def test_min_confidence_is_the_same_as_filtering_the_reading(recognizer, sure):
+    data = encode(page(compose(number(sure, "2024\n1789"))[0]))
+    full = recognizer.read(data)
+    threshold = float(np.median([d.probability for d in full.digits]))
+    kept = recognizer.read(data, min_confidence=threshold)
+    assert kept == full.filtered(threshold)
+    assert all(d.probability >= threshold for d in kept.digits)
+    nothing = recognizer.read(data, min_confidence=1.01)
+    assert nothing.digits == () and nothing.text == ""
+    assert (nothing.width, nothing.height) == (full.width, full.height)
+
+
+def test_filtering_drops_unsure_digits_and_renumbers_the_lines(recognizer, sure):
+    """A first line made unsure is dropped whole: the second line becomes line 0."""
+    full = recognizer.read(encode(page(compose(number(sure, "27\n1828"))[0])))
+    assert full.text == "27\n1828"
+    unsure = Reading(
+        tuple(dataclasses.replace(d, probability=0.2) if d.line == 0 else d for d in full.digits),
+        full.width, full.height,
+    )
+    kept = unsure.filtered(0.5)
+    assert kept.text == "1828"
+    assert [d.line for d in kept.digits] == [0, 0, 0, 0]
+    assert [d.box for d in kept.digits] == [d.box for d in full.digits if d.line == 1]
+    assert unsure.filtered(0.0).text == "27\n1828"
+
+
+def test_the_classifier_runs_once_per_image(recognizer, sure):
+    """Every candidate of an image, cut pieces included, goes to the model in one batch."""
+    engine = Recognizer(recognizer.path)
+    batches = []
+    classify = engine.classify
+
+    def counting(crops):
+        batches.append(len(crops))
+        return classify(crops)
+
+    engine.classify = counting
+    ink, _ = compose(number(sure, "31\n4592"), touching={(1, 1), (1, 3)})
+    reading = engine.read(encode(page(ink)))
+    assert len(batches) == 1 and batches[0] > len(reading.digits) >= 4
+    engine.read(encode(page(compose(number(sure, "6"))[0])))
+    assert len(batches) == 2
+
+
+def ruled_page():
+    paper = np.full((600, 800, 3), 255, np.uint8)
+    for y in range(40, 600, 60):
+        cv2.line(paper, (0, y), (799, y), (170, 200, 240), 2, cv2.LINE_AA)
+    return paper
+
+
+@pytest.mark.parametrize("rgb", [
+    np.full((400, 600, 3), 255, np.uint8),
+    np.random.default_rng(5).integers(0, 256, (240, 320, 3), dtype=np.uint8),
+    np.repeat(np.random.default_rng(6).integers(0, 256, (240, 320, 1), dtype=np.uint8), 3, axis=2),
+    ruled_page(),
+], ids=["blank", "colour-noise", "grey-noise", "ruled"])
+def test_pages_without_digits_read_nothing(recognizer, rgb):
+    reading = recognizer.read(encode(rgb))
+    assert reading.text == "" and reading.digits == ()

@@ -1,0 +1,165 @@
+"""Choosing a model, the registry's memory bound, and Grad-CAM explanations, with the shipped models."""
+import base64
+import dataclasses
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwriting import config
+from handwriting.engine import explain
+from handwriting.web import registry
+from handwriting.web.app import create_app
+from helpers import URL, conforms, refused
+
+SHIPPED = ("digit_cnn", "digit_linear", "digit_advanced")
+
+
+def upload(data, **fields):
+    return {"file": (io.BytesIO(data), "digits.png"), **fields}
+
+
+def decode_png(text):
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(text))))
+
+
+def test_every_shipped_model_is_listed_with_its_metadata(client, spec):
+    response = client.get("/api/models")
+    body = conforms(spec, response, "/api/models", "get")
+    rows = {row["name"]: row for row in body["models"]}
+    assert set(SHIPPED) <= set(rows)
+    assert body["models"][0]["name"] == "digit_cnn" and [r["name"] for r in body["models"] if r["default"]] == ["digit_cnn"]
+    for name in SHIPPED:
+        meta = json.loads((config.ROOT / "models" / f"{name}.json").read_text())
+        assert rows[name]["test_accuracy"] == meta["test_accuracy"] > 0.8
+        assert rows[name]["parameters"] == meta["params"]
+        assert rows[name]["size_bytes"] == (config.ROOT / "models" / f"{name}.keras").stat().st_size
+    assert rows["digit_cnn"]["loaded"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_model_reads_with_model_option(client, spec, digits_png, name):
+    body = conforms(spec, client.post(URL, data=upload(digits_png, model=name)))
+    assert body["model"]["name"] == name
+    assert body["count"] == 3
+    if name != "digit_linear":
+        assert body["text"] == "721"
+
+
+def test_model_is_also_a_query_and_json_option(client, spec, digits_png):
+    by_query = conforms(spec, client.post(f"{URL}?model=digit_advanced", data=upload(digits_png)))
+    by_json = conforms(spec, client.post(URL, json={"image": base64.b64encode(digits_png).decode(), "model": "digit_advanced"}))
+    assert by_query["model"]["name"] == by_json["model"]["name"] == "digit_advanced"
+    assert client.get("/api/models").get_json()["models"][0]["loaded"]
+
+
+@pytest.mark.parametrize("name", ["nope", "../models/digit_cnn", "digit_cnn.keras", ".digit_cnn.partial", "DIGIT_CNN"])
+def test_a_name_not_in_the_list_is_400(client, spec, digits_png, name):
+    body = refused(spec, client.post(URL, data=upload(digits_png, model=name)), 400, "unknown_model")
+    assert "/api/models" in body["error"]["message"]
+
+
+def test_a_model_that_is_not_a_string_is_400(client, spec, digits_png):
+    image = base64.b64encode(digits_png).decode()
+    refused(spec, client.post(URL, json={"image": image, "model": ["digit_cnn"]}), 400, "unknown_model")
+
+
+def test_the_registry_holds_at_most_its_limit_and_keeps_the_default(tmp_path):
+    source = config.ROOT / "models" / "digit_linear.keras"
+    for name in ("base", "a", "b", "c"):
+        (tmp_path / f"{name}.keras").symlink_to(source)
+    settings = dataclasses.replace(
+        config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras", max_loaded_models=2
+    )
+    models = registry.Models(settings)
+    base = models.get()
+    for name in ("a", "b", "c"):
+        assert models.get(name).path.stem == name
+        assert len([row for row in models.listing() if row["loaded"]]) <= 2
+    assert models.get() is base and models.ready()
+    assert [row["name"] for row in models.listing() if row["loaded"]] == ["base", "c"]
+    (tmp_path / "d.keras").symlink_to(source)
+    assert "d" in [row["name"] for row in models.listing()]  # a model trained while serving appears
+    with pytest.raises(registry.UnknownModel):
+        models.get("e")
+
+
+def test_concurrent_requests_for_a_new_model_load_it_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    (tmp_path / "base.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+    (tmp_path / "other.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+    settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
+    models = registry.Models(settings)
+    with ThreadPoolExecutor(6) as pool:
+        engines = list(pool.map(lambda name: models.get(name), ["other", "base"] * 6))
+    assert len({id(e) for e in engines[::2]}) == 1 and len({id(e) for e in engines[1::2]}) == 1
+    assert engines[0] is not engines[1]
+
+
+def test_a_model_that_fails_to_load_is_503_and_not_retried(tmp_path, spec, digits_png, recognizer):
+    (tmp_path / "broken.keras").write_bytes(b"not a model")
+    settings = dataclasses.replace(config.settings(), models_dir=tmp_path)
+    client = create_app(recognizer=recognizer, settings=settings).test_client()
+    for _ in range(2):
+        refused(spec, client.post(URL, data=upload(digits_png, model="broken")), 503, "model_unavailable")
+    assert conforms(spec, client.post(URL, data=upload(digits_png)))["text"] == "721"
+
+
+def test_explain_adds_a_heatmap_over_each_crop(client, spec, digits_png):
+    body = conforms(spec, client.post(URL, data=upload(digits_png, explain="1", crops="1")))
+    assert body["count"] == 3
+    for prediction in body["predictions"]:
+        heat = decode_png(prediction["heatmap"])
+        crop = decode_png(prediction["crop"])
+        assert heat.shape == (28, 28, 3) and crop.shape == (28, 28)
+        assert not np.array_equal(heat[..., 0], heat[..., 2])  # coloured, not the grey crop
+
+
+def test_explain_works_with_the_advanced_model(client, spec, digits_png):
+    body = conforms(spec, client.post(URL, data=upload(digits_png, explain="1", model="digit_advanced")))
+    assert [decode_png(p["heatmap"]).shape for p in body["predictions"]] == [(28, 28, 3)] * 3
+
+
+def test_explain_with_the_linear_model_is_422(client, spec, digits_png):
+    body = refused(spec, client.post(URL, data=upload(digits_png, explain="1", model="digit_linear")), 422,
+                   "not_explainable")
+    assert "linear" in body["error"]["message"]
+
+
+def test_invalid_explain_is_400(client, spec, digits_png):
+    refused(spec, client.post(URL, data=upload(digits_png, explain="maybe")), 400, "invalid_option")
+
+
+def test_gradcam_has_the_crop_shape_and_peaks_on_the_strokes(recognizer, mnist):
+    """The peak lies within 2 px of ink far more often than a random point would, and the strokes
+    are hotter than the background: the map points at the digit, not at the empty field."""
+    images, labels = mnist.x_test[:300], mnist.y_test[:300]
+    heat = explain.GradCam(recognizer.model)(images, labels)
+    assert heat.shape == images.shape and heat.dtype == np.float32
+    assert heat.min() >= 0 and np.allclose(heat.max(axis=(1, 2)), 1)
+    near_ink = [cv2.dilate(image, np.ones((5, 5), np.uint8)) > 127 for image in images]
+    peaks = [mask[np.unravel_index(h.argmax(), h.shape)] for mask, h in zip(near_ink, heat)]
+    chance = np.mean([mask.mean() for mask in near_ink])
+    assert np.mean(peaks) >= 0.75 > chance + 0.3
+    ink = images > 127
+    assert heat[ink].mean() > 2 * heat[~ink].mean()
+
+
+def test_gradcam_follows_the_class_asked_for(recognizer, mnist):
+    """Explaining another class than the one read gives another map: the gradient is per class."""
+    images, labels = mnist.x_test[:20], mnist.y_test[:20]
+    gradcam = explain.GradCam(recognizer.model)
+    own, other = gradcam(images, labels), gradcam(images, (labels + 1) % 10)
+    assert np.abs(own - other).mean() > 0.05
+
+
+def test_the_linear_model_cannot_be_explained():
+    import keras
+
+    model = keras.models.load_model(config.ROOT / "models" / "digit_linear.keras", compile=False)
+    with pytest.raises(explain.NotExplainable):
+        explain.GradCam(model)
