@@ -1,0 +1,49 @@
+"""Ruled lines on tiny binary masks: erased across the page, the strokes that cross them kept whole."""
+import numpy as np
+
+from handwriting.engine.ruled_lines import erase_lines, find_lines
+
+
+def page(lines=(60, 140), thickness=2, stroke=(30, 170)):
+    """A 200x300 mask with full-width lines at these rows and a 6-px stroke from row to row."""
+    mask = np.zeros((200, 300), np.uint8)
+    for y in lines:
+        mask[y: y + thickness] = 255
+    mask[stroke[0]: stroke[1], 100:106] = 255
+    return mask
+
+
+def test_ruled_lines_are_erased_and_the_stroke_crossing_them_stays_whole():
+    mask = page()
+    erased = erase_lines(mask, flat=True)
+    assert not erased[55:70, :95].any() and not erased[135:150, 110:].any()
+    assert erased[30:170, 100:106].all()
+    assert not erased[:, :99].any() and not erased[:, 108:].any()  # no more than a pixel beside the stroke
+
+
+def test_the_lines_found_are_the_lines_without_the_stroke():
+    lines = find_lines(page(), flat=True)
+    assert lines[60:62, :95].all() and lines[140:142, 110:].all()
+    assert not lines[:, 100:106].any() and not lines[:55].any()
+
+
+def test_a_single_bar_in_a_drawing_is_a_digits_not_a_ruled_line():
+    mask = page(lines=(60,))
+    assert np.array_equal(erase_lines(mask, flat=True), mask)
+
+
+def test_in_a_photo_a_single_line_and_a_margin_are_erased():
+    """A photo's sheet may fill only part of it, and a margin is a line too; a stroke as tall as
+    most of the page would be taken for one, so this one is shorter."""
+    mask = page(lines=(60,), stroke=(30, 110))
+    mask[:, 250:252] = 255
+    erased = erase_lines(mask, flat=False)
+    assert not erased[55:70, :95].any() and not erased[:25, 245:260].any()
+    assert erased[30:110, 100:106].all()
+
+
+def test_a_page_without_lines_is_left_as_it_is():
+    mask = np.zeros((200, 300), np.uint8)
+    mask[30:170, 100:106] = 255
+    mask[80:90, 150:200] = 255
+    assert np.array_equal(erase_lines(mask, flat=True), mask)
