@@ -21,6 +21,8 @@ class Settings:
     models_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODELS_DIR", ROOT / "models")))
     max_loaded_models: int = field(default_factory=lambda: _env("HANDWRITING_MAX_LOADED_MODELS", 2, int))
     mnist_path: str | None = field(default_factory=lambda: _env("HANDWRITING_MNIST", None))
+    # The other digit sets (USPS, Semeion, optdigits, Swiss, ORAND-CAR-A, ARDIS IV): read, never copied.
+    data_root: Path = field(default_factory=lambda: Path(_env("HANDWRITING_DATA", ROOT.parent / "shared" / "data")))
     realworld_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_REALWORLD", ROOT.parent / "shared" / "realworld")))
     reports_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_REPORTS", ROOT / "reports")))
     max_upload_bytes: int = field(default_factory=lambda: _env("HANDWRITING_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, int))
