@@ -2,22 +2,38 @@
 
 Scores whole numbers read exactly, per kind of synthetic image (handwriting.bench.synth, built from
 MNIST test digits the model never trained on) and on the real-world folder, then times the two
-reference images of issue #3 (accuracy.py). --speed measures the service's speed (speed.py) and
---load loads and soaks it (load.py) instead.
+reference images of issue #3 (accuracy.py). --stress scores the stress benchmark of issue #15 per
+condition (stress.py, read by accuracy.py), --orand the ORAND-CAR-A validation strings (orand.py),
+--speed measures the service's speed (speed.py) and --load loads and soaks it (load.py) instead.
 """
 from pathlib import Path
 
 from handwriting import cli, config
-from handwriting.bench import accuracy, load, speed, synth
+from handwriting.bench import accuracy, load, orand, speed, stress, synth
 from handwriting.bench.common import PROG
+
+IMAGES = 100  # --n of the synthetic kinds and of the stress conditions; --orand reads every string
+
+
+def numbers(text):
+    """An argparse type: comma-separated integers of at least 0, e.g. seeds."""
+    values = [cli.at_least(0)(part) for part in text.split(",") if part]
+    if not values:
+        raise ValueError("empty list")
+    return values
 
 
 def parse_args(argv=None):
     parser = cli.Parser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="trained .keras model (default: $HANDWRITING_MODEL, else models/)")
     parser.add_argument("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else download)")
-    parser.add_argument("--n", type=int, default=100, help="synthetic images per kind (default: 100)")
+    parser.add_argument("--n", type=int, help=f"synthetic images per kind or stress condition (default: {IMAGES}); --orand: the first N strings (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic images (default: 0)")
+    parser.add_argument("--stress", dest="mode", action="store_const", const="stress", help="score the stress benchmark per condition instead (issue #15)")
+    parser.add_argument("--condition", help="--stress: comma-separated conditions (default: all)")
+    parser.add_argument("--seeds", type=numbers, help="--stress: comma-separated seeds, reported with their mean (default: --seed)")
+    parser.add_argument("--combine", nargs="+", type=Path, metavar="JSON", help="--stress: print the mean of earlier --stress --json reports instead of reading")
+    parser.add_argument("--orand", dest="mode", action="store_const", const="orand", help="score the ORAND-CAR-A validation strings instead (issue #15)")
     parser.add_argument("--kinds", default=",".join(synth.KINDS), help="comma-separated synthetic kinds (default: all)")
     parser.add_argument("--realworld", type=Path, default=config.settings().realworld_dir, help="folder with labels.tsv and images/ (default: ../shared/realworld)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
@@ -31,20 +47,34 @@ def parse_args(argv=None):
     load.add_arguments(parser)
     parser.set_defaults(mode="accuracy")
     args = parser.parse_args(argv)
-    if args.n < 1:
+    if args.n is not None and args.n < 1:
         parser.error("--n must be positive")
+    if args.n is None and args.mode != "orand":
+        args.n = IMAGES
     if args.seed < 0:
         parser.error("--seed must not be negative")
-    args.kinds = [kind for kind in args.kinds.split(",") if kind]
-    unknown = sorted(set(args.kinds) - set(synth.KINDS))
-    if unknown:
-        parser.error(f"unknown kind {', '.join(unknown)}; choose from {', '.join(synth.KINDS)}")
+    if args.mode != "stress" and (args.condition is not None or args.seeds or args.combine):
+        parser.error("--condition, --seeds and --combine go with --stress")
+    args.kinds = choose(parser, "kind", args.kinds, synth.KINDS)
+    args.conditions = choose(parser, "condition", args.condition or ",".join(stress.CONDITIONS), stress.CONDITIONS)
+    if not args.conditions:
+        parser.error("--condition names no condition")
+    args.seeds = args.seeds or [args.seed]
     if args.json:
         cli.check_writable(args.json)
     return args
 
 
-MODES = {"accuracy": accuracy.run, "speed": speed.run, "load": load.run}
+def choose(parser, what, text, known):
+    """The names of a comma-separated list, each one of `known`."""
+    names = [name for name in text.split(",") if name]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        parser.error(f"unknown {what} {', '.join(unknown)}; choose from {', '.join(known)}")
+    return names
+
+
+MODES = {"accuracy": accuracy.run, "stress": accuracy.run_stress, "orand": orand.run, "speed": speed.run, "load": load.run}
 
 
 def main(argv=None):
