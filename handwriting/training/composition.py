@@ -1,32 +1,38 @@
-"""Training images for the model's eleventh class, "not one digit", and MNIST as the service sees it.
+"""Training images as the engine serves them: grey ink crops, and the eleventh class, "not one digit".
 
 The reading engine cuts touching digits by asking the model which cut gives the surest digits; a
 model that has only seen single digits names a pair of touching digits as one digit with high
-confidence. Showing it pairs, triples and stray strokes under their own label makes a merged
-pair score low, so the right cut wins, and lets marks that are not digits be dropped.
+confidence. Showing it pairs, triples, separators and stray strokes under their own label makes a
+merged pair score low, so the right cut wins, and lets marks that are not digits be dropped.
 """
 import cv2
 import numpy as np
 
 from handwriting.engine.normalisation import to_mnist
 
-UPSCALE = 4  # service crops are cut from larger images and shrunk, which softens their edges
-THRESHOLD = 100
+SERVED_HEIGHT = 84  # digits reach the model cut from working images where they stand 40-150 px tall
+MARKS = 0.12  # share of "not one digit" images that are separators and strokes, the rest joined digits
+TRIPLES = 0.15  # share of joined digits that are three, the rest pairs
 
 
-def _ink(image):
-    """A digit upscaled and binarised the way the engine binarises a photo."""
-    big = cv2.resize(image, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_LINEAR)
-    mask = (big > THRESHOLD).astype(np.uint8)
-    ys, xs = np.nonzero(mask)
-    return mask[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1] if len(ys) else mask
+def served_ink(strength):
+    """Keep the ink's greys inside its Otsu mask and zero elsewhere, as the engine's blobs do."""
+    level, _ = cv2.threshold(strength, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return np.where(strength > level, np.maximum(strength, 1), 0).astype(np.uint8)
+
+
+def _upscaled(digit, height):
+    big = cv2.resize(digit, None, fx=height / digit.shape[0], fy=height / digit.shape[0], interpolation=cv2.INTER_CUBIC)
+    ys, xs = np.nonzero(big > 40)
+    return big[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1] if len(ys) else big
 
 
 def as_served(images):
-    """MNIST digits passed through the engine's own normalisation as a hard binarised outline: the
-    shipped model was trained on these. The engine now keeps the ink's greys, which the model sees
-    in the plain half of its training; training on grey crops is the next model's step."""
-    return np.stack([to_mnist(_ink(image)) for image in images])
+    """Light-on-dark digits of any size, upscaled to a working-image height and normalised."""
+    out = np.zeros((len(images), 28, 28), np.uint8)
+    for i, image in enumerate(images):
+        out[i] = to_mnist(served_ink(_upscaled(image, SERVED_HEIGHT)))
+    return out
 
 
 def _side_by_side(parts, rng):
@@ -35,9 +41,9 @@ def _side_by_side(parts, rng):
     offsets, x = [], 0
     for i, part in enumerate(parts):
         if i:
-            overlap = rng.uniform(-0.02, 0.3) * min(part.shape[1], parts[i - 1].shape[1])
+            overlap = rng.uniform(-0.05, 0.3) * min(part.shape[1], parts[i - 1].shape[1])
             x = int(offsets[-1][0] + parts[i - 1].shape[1] - overlap)
-        offsets.append((max(x, 0), int(rng.uniform(-0.12, 0.12) * height)))
+        offsets.append((max(x, 0), int(rng.uniform(-0.15, 0.15) * height)))
     top = min(dy for _, dy in offsets)
     width = max(ox + p.shape[1] for (ox, _), p in zip(offsets, parts))
     bottom = max(dy - top + p.shape[0] for (_, dy), p in zip(offsets, parts))
@@ -48,26 +54,33 @@ def _side_by_side(parts, rng):
     return canvas
 
 
-def _stroke(rng):
-    """A dash, an underline or a short ruled-line remnant."""
-    length = int(rng.uniform(40, 120))
-    thickness = int(rng.uniform(3, 12))
-    canvas = np.zeros((thickness + 20, length + 20), np.uint8)
-    tilt = int(rng.uniform(-0.15, 0.15) * length)
-    cv2.line(canvas, (10, 10 + thickness // 2), (10 + length, 10 + thickness // 2 + tilt), 1, thickness)
-    return canvas[max(0, min(0, tilt)):, :]
+def _mark(rng):
+    """A dash, an underline or a rule remnant; a decimal point; a comma."""
+    kind = rng.random()
+    canvas = np.zeros((120, 160), np.uint8)
+    if kind < 0.5:
+        length, thickness = int(rng.uniform(40, 140)), int(rng.uniform(3, 14))
+        cv2.line(canvas, (10, 60), (10 + length, 60 + int(rng.uniform(-0.15, 0.15) * length)), 255, thickness)
+    elif kind < 0.75:
+        radius = int(rng.uniform(4, 14))
+        cv2.ellipse(canvas, (80, 60), (radius, int(radius * rng.uniform(0.7, 1.3))), 0, 0, 360, 255, -1)
+    else:
+        radius = int(rng.uniform(4, 10))
+        cv2.circle(canvas, (80, 50), radius, 255, -1)
+        tail = (80 - radius, 50 + int(radius * rng.uniform(2, 4)))
+        cv2.line(canvas, (80 + radius // 2, 50), tail, 255, max(2, radius // 2))
+    return cv2.GaussianBlur(canvas, (0, 0), 1.0)
 
 
 def not_digits(images, count, seed):
-    """`count` 28x28 images of pairs, triples and strokes built from the given MNIST digits."""
+    """`count` grey 28x28 crops that are not one digit, built from the given light-on-dark digits."""
     rng = np.random.default_rng(seed)
     out = np.zeros((count, 28, 28), np.uint8)
     for i in range(count):
-        kind = rng.random()
-        if kind < 0.08:
-            out[i] = to_mnist(_stroke(rng))
+        if rng.random() < MARKS:
+            out[i] = to_mnist(served_ink(_mark(rng)))
             continue
-        parts = 2 if kind < 0.85 else 3
-        picks = rng.integers(0, len(images), parts)
-        out[i] = to_mnist(_side_by_side([_ink(images[j]) for j in picks], rng))
+        picks = rng.integers(0, len(images), 3 if rng.random() < TRIPLES else 2)
+        parts = [_upscaled(images[j], SERVED_HEIGHT * rng.uniform(0.85, 1.15)) for j in picks]
+        out[i] = to_mnist(served_ink(_side_by_side(parts, rng)))
     return out

@@ -1,7 +1,8 @@
-"""Train a digit classifier on MNIST: `python -m handwriting.training.train` (see --help).
+"""Train the digit classifier on many writers: `./run_training.sh` (see --help).
 
-The validation split is carved from the training set; the test set is only scored once, at the
-end, for the metadata, and never selects anything.
+It learns from MNIST and every extra set whose licence allows it (see training/mix.py), as the
+engine serves them. Writers it never saw choose the model (MNIST's held-out training digits, USPS,
+optdigits and ARDIS IV test, ORAND validation digits); MNIST's test set is scored once, at the end.
 """
 import csv
 import datetime
@@ -19,23 +20,39 @@ VALIDATION = 5000
 
 
 def parse_args(argv=None):
-    parser = cli.Parser(prog="python -m handwriting.training.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else download)")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--arch", default="cnn")
-    parser.add_argument("--out", type=Path, default=config.ROOT / "models" / "digit_cnn.keras")
-    parser.add_argument("--subset", type=int, help="train on only the first N training images (quick runs)")
-    parser.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
-    parser.add_argument("--reports", type=Path, help="folder for history and curves (default: reports/)")
-    parser.add_argument("--tensorboard", type=Path, help="write TensorBoard logs to this folder")
-    parser.add_argument("--no-augment", action="store_true", help="train on the plain images")
+    from handwriting.training import datasets
+
+    parser = cli.Parser(prog="./run_training.sh", description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else Keras' download)")
+    add("--data-root", type=Path, default=config.settings().data_root,
+        help="folder of the extra digit sets (default: $HANDWRITING_DATA, else ../shared/data)")
+    add("--sets", default=",".join(datasets.TRAINABLE),
+        help=f"comma-separated sets to learn from (default: %(default)s; ARDIS IV only validates)")
+    add("--epochs", type=int, default=30, help="most epochs; early stopping may end sooner (default: %(default)s)")
+    add("--batch-size", type=int, default=128, help="default: %(default)s")
+    add("--learning-rate", type=float, default=2e-3, help="peak learning rate (default: %(default)s)")
+    add("--seed", type=int, default=42, help="seeds the split, the composition and the weights (default: %(default)s)")
+    add("--arch", default="cnn", help="cnn, advanced or linear (default: %(default)s)")
+    add("--init", type=Path, help="start from this .keras model's weights instead of random ones")
+    add("--out", type=Path, default=config.ROOT / "models" / "digit_trained.keras", help="default: %(default)s")
+    add("--force", action="store_true", help="replace --out when it exists (a shipped model is never replaced unasked)")
+    add("--subset", type=int, help="train on a random N of the training images (quick runs)")
+    add("--patience", type=int, default=8, help="early-stopping patience in epochs (default: %(default)s)")
+    add("--reports", type=Path, help="folder for history and curves (default: reports/)")
+    add("--tensorboard", type=Path, help="write TensorBoard logs to this folder")
+    add("--no-augment", action="store_true", help="train on the plain images")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")
     if args.out.suffix != ".keras":
         parser.error("--out must end in .keras")
+    if args.out.exists() and not args.force:
+        parser.error(f"--out {args.out} exists; pass --force to replace it")
+    args.sets = [name for name in args.sets.split(",") if name]
+    refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
+    if refused or not args.sets:
+        parser.error(f"--sets: choose from {', '.join(datasets.TRAINABLE)} (not {', '.join(refused) or 'none'})")
     return args
 
 
@@ -45,82 +62,70 @@ def split(data, seed, subset):
 
     order = np.random.default_rng(seed).permutation(len(data.x_train))
     held = min(VALIDATION, subset // 5) if subset else VALIDATION
-    if subset:
-        order = order[: subset + held]
     train, val = order[:-held], order[-held:]
+    if subset:
+        train = train[:subset]
     return (data.x_train[train], data.y_train[train]), (data.x_train[val], data.y_train[val])
 
 
-def with_rejects(x, y, seed):
-    """The digits, their copies as the engine normalises them, and "not one digit" examples made
-    from the same digits (about one in eight), with label NOT_A_DIGIT."""
-    import numpy as np
-
-    from handwriting.training import composition
-
-    others = composition.not_digits(x, len(x) // 8, seed)
-    served = np.concatenate([composition.as_served(x), others])
-    plain = np.concatenate([x, others])
-    labels = np.concatenate([y, np.full(len(others), model_io.NOT_A_DIGIT, y.dtype)])
-    return plain, served, labels
-
-
-def dataset(plain, served, y, batch_size, seed, training, augment):
-    """Batches that take each image at random as MNIST drew it or as the engine normalises it."""
+def dataset(x, y, batch_size, seed, augment):
+    """Shuffled batches of the mix, distorted on the fly."""
     import tensorflow as tf
 
     from handwriting.training.augment import augment as distort
 
-    ds = tf.data.Dataset.from_tensor_slices((plain[..., None], served[..., None], y.astype("int32")))
-    if training:
-        ds = ds.shuffle(len(plain), seed=seed, reshuffle_each_iteration=True)
-
-    def pick(a, b, label):
-        chosen = tf.random.uniform([tf.shape(a)[0], 1, 1, 1]) < 0.5
-        return tf.cast(tf.where(chosen, a, b), tf.float32) / model_io.WHITE, label
-
-    ds = ds.batch(batch_size).map(pick)
+    ds = tf.data.Dataset.from_tensor_slices((x[..., None], y))
+    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) / model_io.WHITE, b))
     if augment:
         ds = ds.map(lambda a, b: (distort(a), b), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_model(model, arch, epoch_steps, epochs):
+def compile_model(model, arch, epoch_steps, epochs, peak, warm_start):
+    """A started model goes straight to its peak rate and decays; a new one warms up first."""
     import keras
 
     steps = epoch_steps * epochs
-    if arch == "advanced":
+    if warm_start:
+        rate = keras.optimizers.schedules.CosineDecay(peak, decay_steps=steps, alpha=0.01)
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    elif arch == "advanced":
         rate = keras.optimizers.schedules.CosineDecayRestarts(2e-3, first_decay_steps=epoch_steps * 5, t_mul=2.0)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
     else:
         rate = keras.optimizers.schedules.CosineDecay(
-            1e-4, decay_steps=steps, warmup_target=2e-3, warmup_steps=min(steps // 10, 1000), alpha=0.01
+            peak / 20, decay_steps=steps, warmup_target=peak, warmup_steps=min(steps // 10, 1000), alpha=0.01
         )
         loss = keras.losses.SparseCategoricalCrossentropy()
     model.compile(optimizer=keras.optimizers.AdamW(rate, weight_decay=1e-4), loss=loss, metrics=["accuracy"])
 
 
-class Eta:
-    """A one-line summary per epoch with the whole run's elapsed time and ETA, for logs too."""
+class Selection:
+    """Scores every validation set after each epoch and puts their mean in the logs as
+    `val_accuracy`, so that checkpointing and early stopping choose by unseen writers; prints one
+    line per epoch with the elapsed time and ETA, for logs too."""
 
-    def __new__(cls, epochs):
+    def __new__(cls, sets, epochs):
         import keras
 
-        class _Eta(keras.callbacks.Callback):
+        from handwriting.training import mix
+
+        class _Selection(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
-                self.start = time.monotonic()
+                self.start, self.scores = time.monotonic(), []
 
             def on_epoch_end(self, epoch, logs=None):
-                done = epoch + 1
-                elapsed = time.monotonic() - self.start
-                eta = elapsed / done * (epochs - done)
-                print(
-                    f"epoch {done}/{epochs}  loss {logs['loss']:.4f}  val_accuracy {logs['val_accuracy']:.4f}"
-                    f"  elapsed {elapsed / 60:.1f} min  ETA {eta / 60:.1f} min",
-                    flush=True,
-                )
+                scores = mix.accuracies(lambda x: self.model.predict(model_io.to_batch(x), batch_size=1000, verbose=0), sets)
+                self.scores.append(scores)
+                logs["val_accuracy"] = sum(scores.values()) / len(scores)
+                done, elapsed = epoch + 1, time.monotonic() - self.start
+                print(f"epoch {done}/{epochs}  loss {logs['loss']:.4f}  validation mean {logs['val_accuracy']:.4f}  "
+                      + "  ".join(f"{name} {value:.4f}" for name, value in scores.items())
+                      + f"  elapsed {elapsed / 60:.1f} min  ETA {elapsed / done * (epochs - done) / 60:.1f} min",
+                      flush=True)
 
-        return _Eta()
+        return _Selection()
 
 
 def write_reports(history, folder):
@@ -138,9 +143,10 @@ def write_reports(history, folder):
         writer.writerows(rows)
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     epochs = [row["epoch"] for row in rows]
-    for key, axis in (("loss", left), ("accuracy", right)):
-        axis.plot(epochs, history[key], label=f"train {key}")
-        axis.plot(epochs, history[f"val_{key}"], label=f"validation {key}")
+    left.plot(epochs, history["loss"], label="train loss")
+    right.plot(epochs, history["accuracy"], label="train accuracy")
+    right.plot(epochs, history["val_accuracy"], label="validation mean accuracy (unseen writers)")
+    for axis in (left, right):
         axis.set_xlabel("epoch")
         axis.legend()
         axis.grid(alpha=0.3)
@@ -165,40 +171,44 @@ def versions():
 
 
 def training_sets(args, data):
-    """The training and validation datasets, with "not one digit" examples, and their sizes:
-    (digits, images with non-digits) for training, digits for validation."""
+    """The training mix as batches, the validation sets, and the mix's sources."""
+    import numpy as np
+
+    from handwriting.training import mix
+
+    (x_train, y_train), held = split(data, args.seed, args.subset)
+    trained = mix.training_mix((x_train, y_train), args.data_root, args.sets, args.seed)
+    x, y = trained.x, trained.y
+    if args.subset:
+        pick = np.random.default_rng(args.seed).permutation(len(x))[: args.subset]
+        x, y = x[pick], y[pick]
+    validation = mix.validation_sets(held, args.data_root)
+    batches = dataset(x, y, args.batch_size, args.seed, not args.no_augment)
+    if args.arch == "advanced" and not args.init:  # its label smoothing needs one-hot targets
+        import keras
+
+        batches = batches.map(lambda a, b: (a, keras.ops.one_hot(b, len(model_io.CLASSES))))
+    return batches, validation, trained.sources, len(x)
+
+
+def fit(model, args, train_ds, validation, partial):
+    """Train with early stopping on the validation mean, the best model so far checkpointed to
+    `partial`; the history, the per-set scores of each epoch and the seconds it took."""
     import keras
 
-    from handwriting.training.architectures import OUTPUTS
-
-    (x_train, y_train), (x_val, y_val) = split(data, args.seed, args.subset)
-    train_sets = with_rejects(x_train, y_train, args.seed)
-    train_ds = dataset(*train_sets, args.batch_size, args.seed, True, not args.no_augment)
-    val_ds = dataset(*with_rejects(x_val, y_val, args.seed + 1), 512, args.seed, False, False)
-    if args.arch == "advanced":
-        train_ds = train_ds.map(lambda a, b: (a, keras.ops.one_hot(b, OUTPUTS)))
-        val_ds = val_ds.map(lambda a, b: (a, keras.ops.one_hot(b, OUTPUTS)))
-    return train_ds, val_ds, (len(x_train), len(train_sets[0])), len(x_val)
-
-
-def fit(model, args, train_ds, val_ds, partial):
-    """Train with early stopping, the best model so far checkpointed to `partial`; the history
-    and the seconds it took."""
-    import keras
-
+    selection = Selection(validation, args.epochs)
     callbacks = [
-        keras.callbacks.ModelCheckpoint(partial, monitor="val_accuracy", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=args.patience, restore_best_weights=True),
-        Eta(args.epochs),
+        selection,
+        keras.callbacks.ModelCheckpoint(partial, monitor="val_accuracy", mode="max", save_best_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=args.patience,
+                                      restore_best_weights=True),
     ]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(args.tensorboard)))
     started = time.monotonic()
-    history = model.fit(
-        train_ds, validation_data=val_ds, epochs=args.epochs, callbacks=callbacks,
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
-    return history.history, time.monotonic() - started
+    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, shuffle=False,
+                        verbose=1 if sys.stdout.isatty() else 2)
+    return history.history, selection.scores, time.monotonic() - started
 
 
 def test_accuracy(model, data):
@@ -207,9 +217,16 @@ def test_accuracy(model, data):
     return float((probabilities.argmax(1) == data.y_test).mean())
 
 
-def metadata(args, model, history, train_images, scores, sha256, wall):
-    """What the model's .json records; `scores` is (best validation accuracy, test accuracy)."""
-    best_val, accuracy = scores
+def metadata(args, model, history, run, scores, sha256):
+    """The model card: what the model learned from (with each set's licence), how it was chosen
+    and what it scores on writers it never saw. `run` is (sources, training images, seconds);
+    `scores` is (the chosen epoch's per-set validation accuracies, MNIST test accuracy)."""
+    from handwriting.training import datasets
+
+    sources, images, wall = run
+    validation, accuracy = scores
+    learned = [{"set": name, "images": count, "licence": datasets.LICENCES.get(name, "composed here from the sets above")}
+               for name, count in sources.items()]
     return {
         "name": args.out.stem,
         "arch": args.arch,
@@ -217,10 +234,14 @@ def metadata(args, model, history, train_images, scores, sha256, wall):
         "epochs": len(history["loss"]),
         "epochs_requested": args.epochs,
         "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
         "seed": args.seed,
         "augmented": not args.no_augment,
-        "train_images": int(train_images),
-        "validation_accuracy": round(float(best_val), 5),
+        "initialised_from": args.init.name if args.init else None,
+        "trained_on": learned,
+        "train_images": int(images),
+        "validation": {name: round(value, 5) for name, value in validation.items()},
+        "validation_accuracy": round(sum(validation.values()) / len(validation), 5),
         "test_accuracy": round(accuracy, 5),
         "data_sha256": sha256,
         "train_seconds": round(wall, 1),
@@ -228,6 +249,20 @@ def metadata(args, model, history, train_images, scores, sha256, wall):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
     }
+
+
+def build_model(args):
+    """A new model of --arch, or the weights of --init to start from."""
+    from handwriting.training import architectures
+
+    if args.arch not in architectures.ARCHITECTURES:
+        cli.fail(f"unknown --arch {args.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
+    if args.init:
+        try:
+            return model_io.load(args.init)
+        except Exception as error:
+            cli.fail(f"--init {args.init} cannot be loaded: {type(error).__name__}")
+    return architectures.build(args.arch)
 
 
 def main(argv=None):
@@ -239,33 +274,32 @@ def main(argv=None):
         data = mnist.load(args.data)
     except mnist.DataError as error:
         cli.fail(str(error))
-    from handwriting.training import architectures
-
-    if args.arch not in architectures.ARCHITECTURES:
-        cli.fail(f"unknown --arch {args.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
-
     import keras
     import numpy as np
 
     keras.utils.set_random_seed(args.seed)
-    train_ds, val_ds, (digits, images), validation = training_sets(args, data)
-    model = architectures.build(args.arch)
-    compile_model(model, args.arch, int(np.ceil(images / args.batch_size)), args.epochs)
-    print(f"{args.arch}: {model.count_params():,} parameters, {digits:,} training digits and "
-          f"{images - digits:,} non-digits, {validation:,} validation digits, "
-          f"{args.epochs} epochs", flush=True)
+    try:
+        train_ds, validation, sources, images = training_sets(args, data)
+    except FileNotFoundError as error:
+        cli.fail(str(error))
+    model = build_model(args)
+    compile_model(model, args.arch, int(np.ceil(images / args.batch_size)), args.epochs, args.learning_rate,
+                  warm_start=args.init is not None)
+    print(f"{args.arch}: {model.count_params():,} parameters, {images:,} training images from "
+          f"{', '.join(f'{k} {v:,}' for k, v in sources.items())}; {args.epochs} epochs", flush=True)
     # Checkpoints go beside the target and replace it only at the end, so that a server or an
     # evaluation never reads a half-written or half-trained model.
     partial = model_io.partial_path(args.out)
-    history, wall = fit(model, args, train_ds, val_ds, partial)
+    history, per_epoch, wall = fit(model, args, train_ds, validation, partial)
 
     best = model_io.load(partial)
-    best_val = max(history["val_accuracy"])
+    chosen = per_epoch[int(np.argmax(history["val_accuracy"]))]
     accuracy = test_accuracy(best, data)
     write_reports(history, args.reports or config.settings().reports_dir)
-    model_io.publish(partial, args.out, metadata(args, best, history, digits, (best_val, accuracy), data.sha256, wall))
-    print(f"saved {args.out}: validation {best_val:.4f}, test accuracy {accuracy:.4f}, "
-          f"{wall / 60:.1f} min")
+    meta = metadata(args, best, history, (sources, images, wall), (chosen, accuracy), data.sha256)
+    model_io.publish(partial, args.out, meta)
+    print(f"saved {args.out}: validation mean {meta['validation_accuracy']:.4f}, "
+          f"test accuracy {accuracy:.4f}, {wall / 60:.1f} min")
 
 
 if __name__ == "__main__":

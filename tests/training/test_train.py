@@ -9,10 +9,14 @@ from helpers import assert_refused, run_module
 
 pytestmark = [pytest.mark.slow]
 
-ERROR = re.compile(r"python -m handwriting\.training\.train: error: \S")
+ERROR = re.compile(r"\./run_training\.sh: error: \S")
 META_KEYS = {
-    "name", "arch", "params", "epochs", "epochs_requested", "batch_size", "seed", "augmented", "train_images",
-    "validation_accuracy", "test_accuracy", "data_sha256", "train_seconds", "cpu_count", "date", "versions",
+    "name", "arch", "params", "epochs", "epochs_requested", "batch_size", "learning_rate", "seed", "augmented",
+    "initialised_from", "trained_on", "train_images", "validation", "validation_accuracy", "test_accuracy",
+    "data_sha256", "train_seconds", "cpu_count", "date", "versions",
+}
+VALIDATION_SETS = {
+    "mnist (held-out train)", "usps test", "optdigits test (other writers)", "ardis iv test", "orand validation digits",
 }
 # The bar: one epoch on 2,000 images clears 90 %; small plain batches get there (about 93 %).
 SUBSET, BATCH = 2000, 8
@@ -25,8 +29,8 @@ def train(tmp_path, *args):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, mnist_path):
     folder = tmp_path_factory.mktemp("train")
-    result = train(folder, "--data", mnist_path, "--epochs", 1, "--subset", SUBSET, "--batch-size", BATCH,
-                   "--no-augment", "--out", folder / "digit.keras", "--reports", folder / "reports")
+    result = train(folder, "--data", mnist_path, "--sets", "mnist", "--epochs", 1, "--subset", SUBSET,
+                   "--batch-size", BATCH, "--no-augment", "--out", folder / "digit.keras", "--reports", folder / "reports")
     assert result.returncode == 0, result.stderr[-3000:]
     return folder
 
@@ -51,32 +55,50 @@ def test_metadata_describes_the_run(trained, mnist):
     assert meta["test_accuracy"] > 0.90 and 0.0 <= meta["validation_accuracy"] <= 1.0
     assert meta["data_sha256"] == mnist.sha256
     assert {"python", "tensorflow", "keras", "numpy", "opencv"} <= set(meta["versions"])
+    assert set(meta["validation"]) == VALIDATION_SETS
+    assert meta["validation_accuracy"] == pytest.approx(sum(meta["validation"].values()) / 5, abs=1e-4)
+    assert [entry["set"] for entry in meta["trained_on"]] == ["mnist", "not one digit (composed)"]
+
+
+def test_a_mixed_run_names_every_set_it_learned_from_and_never_ardis(tmp_path, mnist_path):
+    import keras
+
+    result = train(tmp_path, "--data", mnist_path, "--sets", "mnist,usps,semeion,orand", "--epochs", 1,
+                   "--subset", 600, "--batch-size", 32, "--out", tmp_path / "mixed.keras", "--reports", tmp_path / "r")
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "mixed.json").read_text())
+    learned = {entry["set"]: entry for entry in meta["trained_on"]}
+    assert list(learned) == ["mnist", "usps", "semeion", "orand", "not one digit (composed)"]
+    assert learned["usps"]["images"] == 7291 and learned["semeion"]["images"] == 1593
+    assert all(entry["licence"] for entry in meta["trained_on"])
+    assert "ardis" not in learned and "ardis iv test" in meta["validation"]
+    assert keras.models.load_model(tmp_path / "mixed.keras").output_shape == (None, 11)
 
 
 def test_history_and_curves_go_to_the_reports_folder(trained):
     history = json.loads((trained / "reports" / "history.json").read_text())
     assert [row["epoch"] for row in history] == [1]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history[0])
+    assert {"loss", "accuracy", "val_accuracy"} <= set(history[0])
     assert (trained / "reports" / "history.csv").read_text().startswith("epoch,")
     assert (trained / "reports" / "training_curves.png").read_bytes().startswith(b"\x89PNG")
     assert not (trained / "default-reports").exists()
 
 
-# One epoch on the same subset, measured 85.6 % (linear) and 74.6 % (advanced, whose label smoothing
-# and restarting schedule need more than one epoch); the floors leave room for seed and platform.
-FLOORS = {"linear": 0.80, "advanced": 0.60}
+# One epoch on the same subset (half of it as the engine serves it, with composed non-digits),
+# measured 57 % for advanced, whose label smoothing and restarting schedule need more than one
+# epoch; chance is 10 %, and the floors leave room for seed and platform.
+FLOORS = {"linear": 0.80, "advanced": 0.45}
 
 
 @pytest.mark.parametrize("arch", FLOORS)
 def test_each_architecture_learns_in_one_epoch(tmp_path, mnist_path, arch):
-    result = train(tmp_path, "--data", mnist_path, "--arch", arch, "--epochs", 1, "--subset", SUBSET,
+    result = train(tmp_path, "--data", mnist_path, "--sets", "mnist", "--arch", arch, "--epochs", 1, "--subset", SUBSET,
                    "--batch-size", BATCH, "--no-augment", "--out", tmp_path / "m.keras", "--reports",
                    tmp_path / "reports", "--tensorboard", tmp_path / "logs")
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "m.json").read_text())
     assert meta["arch"] == arch and meta["test_accuracy"] > FLOORS[arch]
-    for part in ("train", "validation"):
-        assert list((tmp_path / "logs" / part).glob("events.out.tfevents.*")), f"no TensorBoard {part} log"
+    assert list((tmp_path / "logs" / "train").glob("events.out.tfevents.*")), "no TensorBoard log"
     assert (tmp_path / "reports" / "history.csv").read_text().startswith("epoch,")
 
 
@@ -90,6 +112,9 @@ REFUSALS = {
     "zero epochs": ({"--epochs": "0"}, "--epochs"),
     "negative epochs": ({"--epochs": "-3"}, "--epochs"),
     "epochs that are not a number": ({"--epochs": "ten"}, "--epochs"),
+    "ARDIS IV, whose licence forbids a shipped model to learn from it": ({"--sets": "mnist,ardis"}, "ardis"),
+    "an unknown set": ({"--sets": "emnist"}, "emnist"),
+    "an --out that exists, without --force": ({"--out": "{tmp}/exists.keras"}, "--force"),
 }
 
 
@@ -97,6 +122,7 @@ REFUSALS = {
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, mnist_path, problem):
     changes, reason = REFUSALS[problem]
     (tmp_path / "random.npz").write_bytes(np.random.default_rng(2).bytes(4096))
+    (tmp_path / "exists.keras").write_bytes(b"stands for a shipped model")
     # Were the refusal ever to go missing, these settings make the run short rather than an hour long.
     options = {"--data": mnist_path, "--out": "{tmp}/m.keras", "--epochs": "1", "--subset": "100", **changes}
     args = [str(part).format(tmp=tmp_path) for pair in options.items() for part in pair]
