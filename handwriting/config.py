@@ -35,6 +35,30 @@ class Settings:
     max_marks: int = field(default_factory=lambda: _env("HANDWRITING_MAX_MARKS", 300, int))
     # ... and the blobs read once fragments are merged and marks rejected, biggest first.
     max_digits: int = field(default_factory=lambda: _env("HANDWRITING_MAX_DIGITS", 200, int))
+    # Decoded bytes (pixels x channels x bytes per channel, at least RGB's 3) allowed before
+    # decoding, from the header: the decoded copies, not the upload, are what fill a worker's memory.
+    max_decoded_bytes: int = field(default_factory=lambda: _env("HANDWRITING_MAX_DECODED_BYTES", 120_000_000, int))
+    # Scans of a progressive JPEG: a photo has about 10, and each is one more pass of the decoder.
+    max_jpeg_scans: int = field(default_factory=lambda: _env("HANDWRITING_MAX_JPEG_SCANS", 64, int))
+    # GIF extension sub-blocks before the first frame: Pillow joins comments at a quadratic cost.
+    max_gif_blocks: int = field(default_factory=lambda: _env("HANDWRITING_MAX_GIF_BLOCKS", 4096, int))
+    # Pixels of a run-length BMP, whose runs Pillow decodes in Python, about 0.1 s per million.
+    max_rle_pixels: int = field(default_factory=lambda: _env("HANDWRITING_MAX_RLE_PIXELS", 4_000_000, int))
+    # Candidate cuts per blob: a blob's crops grow with their square.
+    max_cuts: int = field(default_factory=lambda: _env("HANDWRITING_MAX_CUTS", 12, int))
+    # Crops of one image (the busiest benchmark image has 129): past this, blobs are read whole,
+    # then not at all, and the answer says so; each crop costs about a millisecond.
+    max_crops: int = field(default_factory=lambda: _env("HANDWRITING_MAX_CROPS", 1000, int))
+    # Crops per model call: the activations of one call, about 0.1 MB per crop, stay bounded.
+    classify_chunk: int = field(default_factory=lambda: _env("HANDWRITING_CLASSIFY_CHUNK", 256, int))
+    # CPU seconds a read may take (its thread's, that a busy machine does not inflate), checked
+    # between steps: past it, 422 too_complex. The worst file of issue #14 takes about 1 s.
+    time_budget_s: float = field(default_factory=lambda: _env("HANDWRITING_TIME_BUDGET_S", 2.5, float))
+    # Reads a worker runs at once, whatever its threads: one per worker and core keeps the CPU for
+    # reads that run at full speed (their deadline measures their own work) and the probes answered.
+    reading_slots: int = field(default_factory=lambda: _env("HANDWRITING_READING_SLOTS", 1, int))
+    # Seconds a read waits for a slot before a 503: a queue that long means the service is overloaded.
+    slot_wait_s: float = field(default_factory=lambda: _env("HANDWRITING_SLOT_WAIT_S", 30.0, float))
     # A digit read less surely than this is dropped from every reading.
     reject_below: float = field(default_factory=lambda: _env("HANDWRITING_REJECT_BELOW", 0.3, float))
     tf_threads: int = field(default_factory=lambda: _env("HANDWRITING_TF_THREADS", 1, int))

@@ -1,10 +1,10 @@
 """Touching and broken digits: where a blob may be cut, and which cuts to keep.
 
-Two steps around the one batched model call of an image: `plan` lays out, for every line, each
+Two steps around the batched model calls of an image: `plan` lays out, for every line, each
 blob read whole and cut at its candidate columns (straight, and leaning with leaning digits), and
 each pair of neighbours read as one; `candidates` is the 28x28 crop of every piece, and `choose`
 takes the model's probabilities for those crops and keeps, per line, the reading with the best
-joint log-probability.
+joint log-probability. A limits.Budget bounds the crops and the time of the planning.
 """
 import math
 
@@ -12,11 +12,12 @@ import cv2
 import numpy as np
 
 from handwriting.engine.blobs import SHORTEST_DIGIT, Blob, union
+from handwriting.engine.limits import Budget
 from handwriting.engine.model_io import digit_probabilities
 from handwriting.engine.normalisation import ink_box, to_mnist
 
 MIN_CUT_WIDTH = 0.8  # blobs narrower than this many digit heights are read whole, never cut
-MAX_CUTS = 12  # candidate cuts per blob: the cost of reading a blob grows with their square
+MAX_CUTS = 12  # candidate cuts per blob when the caller names none (the settings' max_cuts)
 MIN_SLANT = 0.08  # shear (x per y) below which cuts stay straight columns
 MAX_SLANT = 0.5  # the most a cut leans, x per y
 PROFILE_BLUR = 0.03  # the ink profile is smoothed over this share of the digit height (at least 1 px)
@@ -38,10 +39,19 @@ JOINED_WIDTH = 1.2  # two neighbours read as one are at most this many times as 
 LEAST_PROBABILITY = 1e-6  # floor of a probability before its log
 
 
-def plan(lines, height):
+def plan(lines, height, budget=None, max_cuts=MAX_CUTS):
     """Every way of reading each line of blobs: the cut plans of each blob and the pairs of
-    neighbours that may be one broken digit; `height` is the typical digit height."""
-    return [_Line(blobs, height) for blobs in lines]
+    neighbours that may be one broken digit; `height` is the typical digit height. Blobs are
+    planned biggest first until `budget` (limits.Budget, default: none) runs out of crops: then a
+    blob is read whole, then not at all, and the budget notes "max_crops"; its deadline is checked
+    before each blob."""
+    budget = budget or Budget(math.inf, math.inf)
+    order = sorted((blob for blobs in lines for blob in blobs), key=lambda b: -np.count_nonzero(b.mask))
+    plans = {}
+    for blob in order:
+        budget.check("cutting the touching digits")
+        plans[id(blob)] = _Line.plans(blob, height, budget, max_cuts)
+    return [_Line([b for b in blobs if plans[id(b)]], plans, height, budget) for blobs in lines]
 
 
 def candidates(lines):
@@ -64,7 +74,7 @@ def _pieces(lines):
     return [piece for line in lines for piece in line.pieces()]
 
 
-def cut_candidates(blob, height):
+def cut_candidates(blob, height, max_cuts=MAX_CUTS):
     """Columns where a blob of touching digits may be cut: minima of the ink profile and, for
     overlaps without a minimum, even divisions of the width. Empty for a blob too narrow to hold two."""
     h = max(blob.h, SHORTEST_DIGIT * height)
@@ -77,12 +87,12 @@ def cut_candidates(blob, height):
         x for x in range(1, blob.w - 1)
         if profile[x] <= profile[x - 1] and profile[x] <= profile[x + 1] and margin <= x <= blob.w - margin
     ]
-    pieces = min(max(2, round(blob.w / (NARROWEST_DIGIT * h))), MAX_CUTS)  # a hair-thin line is no row of 1,000 digits
+    pieces = min(max(2, round(blob.w / (NARROWEST_DIGIT * h))), max_cuts)  # a hair-thin line is no row of 1,000 digits
     for n in range(2, pieces + 2):
         cuts.extend(round(blob.w * k / n) for k in range(1, n))
     kept = []
     for x in sorted(cuts, key=lambda c: profile[min(max(c, 0), blob.w - 1)]):
-        if len(kept) == MAX_CUTS:
+        if len(kept) == max_cuts:
             break
         if margin <= x <= blob.w - margin and all(abs(x - k) >= CUT_SPACING * h for k in kept):
             kept.append(x)
@@ -152,29 +162,36 @@ class _Piece:
 
 class _Plan:
     """A blob read whole, or cut at some of its candidate columns: the path with the best joint
-    log-probability wins, each extra cut paying SPLIT_PENALTY."""
+    log-probability wins, each extra cut paying SPLIT_PENALTY. Its pieces are taken from `budget`;
+    when they do not fit, a straight plan reads the blob whole and a leaning one has no pieces."""
 
-    def __init__(self, blob, height, cuts, shear=0.0):
+    def __init__(self, blob, height, cuts, budget, shear=0.0, max_cuts=MAX_CUTS):
         columns, end = None, blob.w
         if shear:
             columns, upright = sheared_columns(blob, shear)
-            cuts, end = cut_candidates(upright, height), upright.w
+            cuts, end = cut_candidates(upright, height, max_cuts), upright.w
         points = [0, *cuts, end]
         h = max(blob.h, SHORTEST_DIGIT * height)
+        last = len(points) - 1
+        spans = [
+            (i, j) for i in range(last) for j in range(i + 1, last + 1)
+            if (i, j) == (0, last) or PIECE_MIN * h <= points[j] - points[i] <= PIECE_MAX * h
+        ]
+        if not budget.take(len(spans)):
+            budget.cut_short.add("max_crops")
+            points = [0, end]
+            spans = [(0, 1)] if not shear and budget.take(1) else []
         self.penalty = SLANT_PENALTY if shear else 0.0
         self.points = points
         self.keep_whole = blob.w < ONE_DIGIT_WIDTH * h
         self.pieces = []
         self.index = {}
-        for i, start in enumerate(points):
-            for j in range(i + 1, len(points)):
-                width = points[j] - start
-                whole = i == 0 and j == len(points) - 1
-                if whole or PIECE_MIN * h <= width <= PIECE_MAX * h:
-                    piece = _Piece(blob, start, points[j], columns, uncut=whole)
-                    if whole or piece.digit_like(blob.h):
-                        self.index[(i, j)] = len(self.pieces)
-                        self.pieces.append(piece)
+        for i, j in spans:
+            whole = (i, j) == (0, len(points) - 1)
+            piece = _Piece(blob, points[i], points[j], columns, uncut=whole)
+            if whole or piece.digit_like(blob.h):
+                self.index[(i, j)] = len(self.pieces)
+                self.pieces.append(piece)
 
     def best(self, read):
         """The best path of pieces through the blob and its score; `read(piece)` is its probabilities."""
@@ -204,10 +221,11 @@ class _Plan:
 class _Line:
     """One line of blobs. Next to each blob's own cuts, two neighbours close enough to be the
     pieces of one broken digit (a 4 drawn in two strokes, a 0 cut by a ruled line) are also read
-    as one; the reading of the line with the best total score wins."""
+    as one; the reading of the line with the best total score wins. `plans` holds each blob's
+    plans by id, made by `_Line.plans`."""
 
-    def __init__(self, blobs, height):
-        self.plans = [self._plans(blob, height) for blob in blobs]
+    def __init__(self, blobs, plans, height, budget):
+        self.plans = [plans[id(blob)] for blob in blobs]
         self.joined = {}
         for i, (a, b) in enumerate(zip(blobs, blobs[1:])):
             gap = max(a.x, b.x) - min(a.x + a.w, b.x + b.w)
@@ -217,17 +235,24 @@ class _Line:
             joined_w = max(a.x + a.w, b.x + b.w) - min(a.x, b.x)
             joined_h = max(a.y + a.h, b.y + b.h) - min(a.y, b.y)
             if gap <= reach and joined_w <= JOINED_WIDTH * max(joined_h, SHORTEST_DIGIT * height):
+                if not budget.take(1):
+                    budget.cut_short.add("max_crops")
+                    continue
                 union_blob = union(a, b)
                 self.joined[i] = _Piece(union_blob, 0, union_blob.w)
 
     @staticmethod
-    def _plans(blob, height):
+    def plans(blob, height, budget, max_cuts):
         """Straight cuts, and for a blob of leaning digits also cuts that lean with them: the
-        better wins. A blob of one digit's width is only ever cut straight, which keeps its cost."""
-        cuts = cut_candidates(blob, height)
+        better wins. A blob of one digit's width is only ever cut straight, which keeps its cost.
+        Empty when not even the whole blob fits the budget."""
+        cuts = cut_candidates(blob, height, max_cuts)
         wide = blob.w >= ONE_DIGIT_WIDTH * max(blob.h, SHORTEST_DIGIT * height)
         shear = slant(blob) if cuts and wide else 0.0
-        return [_Plan(blob, height, cuts)] + ([_Plan(blob, height, cuts, shear)] if shear else [])
+        plans = [_Plan(blob, height, cuts, budget, max_cuts=max_cuts)]
+        if shear:
+            plans.append(_Plan(blob, height, cuts, budget, shear, max_cuts))
+        return [plan for plan in plans if plan.pieces]
 
     def pieces(self):
         own = [piece for plans in self.plans for plan in plans for piece in plan.pieces]

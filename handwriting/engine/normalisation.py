@@ -15,6 +15,8 @@ STROKE_TOLERANCE = 0.3  # strokes within this share of MNIST's width are left as
 THIN_KEEP = 0.3  # thinning that leaves less than this share of the ink is not done
 STRONG_INK = 90  # percentile of a crop's ink that becomes MNIST's white core
 PAD = 0.1  # border added around the ink, as a share of its longest side, before the strokes change
+STROKE_SIDE = 4 * BOX  # a bigger crop is shrunk to this longest side before its strokes change: the
+# kernel, and so the cost, of the stroke adjustment stays bounded (at most 2 * STROKE px wide)
 
 
 def stroke_width(mask):
@@ -41,6 +43,12 @@ def _adjust_stroke(mask, longest):
     return thinned if np.count_nonzero(thinned) > THIN_KEEP * np.count_nonzero(mask) else mask
 
 
+def _levelled(crop):
+    """The strong ink becomes MNIST's white core, however faint the pen; weaker edges stay grey."""
+    level = float(np.percentile(crop[crop > 0], STRONG_INK))
+    return np.clip(crop * (255.0 / level), 0, 255)
+
+
 def ink_box(mask):
     """(x, y, width, height) of the ink in a 2-D uint8 mask, or None when there is none; OpenCV's
     bounding rectangle is several times faster than np.nonzero on the hot path."""
@@ -55,11 +63,15 @@ def to_mnist(mask, box=...):
     if box is None:
         return np.zeros((SIZE, SIZE), np.uint8)
     x, y, width, height = box
-    crop = mask[y: y + height, x: x + width].astype(np.float32)
-    # The strong ink becomes MNIST's white core, however faint the pen; weaker edges stay grey.
-    level = float(np.percentile(crop[crop > 0], STRONG_INK))
-    crop = np.clip(crop * (255.0 / level), 0, 255).astype(np.uint8)
+    crop = _levelled(mask[y: y + height, x: x + width].astype(np.float32))
     longest = max(height, width)
+    if longest > STROKE_SIDE:
+        shrink = STROKE_SIDE / longest
+        size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+        # Again after shrinking: a stroke thinner than a shrunk pixel is averaged with its background.
+        crop = _levelled(cv2.resize(crop, size, interpolation=cv2.INTER_AREA))
+        longest = max(crop.shape)
+    crop = crop.astype(np.uint8)
     pad = int(np.ceil(longest * PAD)) + 1
     crop = _adjust_stroke(cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0), longest)
     x, y, width, height = ink_box(crop)

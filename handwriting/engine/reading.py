@@ -39,6 +39,7 @@ class Reading:
     digits: tuple
     width: int
     height: int
+    limits: tuple = ()  # the settings whose bound left marks or cuts unread, e.g. ("max_crops",)
 
     @property
     def text(self):
@@ -54,7 +55,7 @@ class Reading:
         digits = tuple(
             Digit(d.digit, d.probability, d.alternatives, d.box, renumber[d.line], d.crop) for d in kept
         )
-        return Reading(digits, self.width, self.height)
+        return Reading(digits, self.width, self.height, self.limits)
 
     def to_dict(self):
         return {
@@ -62,4 +63,6 @@ class Reading:
             "count": len(self.digits),
             "predictions": [d.to_dict() for d in self.digits],
             "image": {"width": self.width, "height": self.height},
+            "truncated": bool(self.limits),
+            "limits": list(self.limits),
         }

@@ -1,4 +1,5 @@
 """The reading engine: bytes in, a Reading out. Holds the one piece of state, the loaded model."""
+import math
 import threading
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import numpy as np
 from handwriting import config
 from handwriting.engine import cutting, decoding, model_io
 from handwriting.engine.blobs import keep_biggest
+from handwriting.engine.limits import Budget
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.segmentation import segment
 
@@ -23,7 +25,7 @@ def limit_threads(threads):
 
 
 class Recognizer:
-    """Loads the model once and reads any number of images with one batched call each."""
+    """Loads the model once and reads any number of images, each within the settings' limits."""
 
     def __init__(self, model_path=None, settings=None):
         self.settings = settings or config.settings()
@@ -44,11 +46,17 @@ class Recognizer:
         self._gradcam = None
         self._gradcam_lock = threading.Lock()
 
-    def classify(self, crops):
-        """The model's probabilities (N, 11) for uint8 crops (N, 28, 28), in one compiled call."""
-        if len(crops) == 0:
-            return np.zeros((0, len(model_io.CLASSES)), np.float32)
-        return self._infer(model_io.to_batch(crops)).numpy()
+    def classify(self, crops, budget=None):
+        """The model's probabilities (N, 11) for uint8 crops (N, 28, 28), in compiled calls of at
+        most classify_chunk crops, whose activations stay bounded; `budget`'s deadline is checked
+        before each."""
+        chunk = max(1, self.settings.classify_chunk)
+        parts = [np.zeros((0, len(model_io.CLASSES)), np.float32)]
+        for start in range(0, len(crops), chunk):
+            if budget is not None:
+                budget.check("classifying the crops")
+            parts.append(self._infer(model_io.to_batch(crops[start: start + chunk])).numpy())
+        return np.concatenate(parts)
 
     def explainer(self):
         """The model's Grad-CAM, built on first use; raises explain.NotExplainable for a model
@@ -67,17 +75,32 @@ class Recognizer:
     def warm(self):
         self.classify(np.zeros((2, *model_io.INPUT_SHAPE[:2]), np.uint8))
 
-    def read(self, data, min_confidence=0.0):
-        """Decode, segment and classify; raises decoding.DecodeError for what is not a usable image."""
-        decoded = decoding.decode(data, self.settings.max_pixels, reduce_to=self.settings.working_side)
-        return self.read_decoded(decoded, min_confidence)
+    def budget(self, seconds=math.inf):
+        """What one read may take: `seconds` from now (the service passes time_budget_s; the
+        command line and the benchmarks have no deadline) and the settings' max_crops."""
+        return Budget(seconds, self.settings.max_crops)
 
-    def read_decoded(self, decoded, min_confidence=0.0):
-        """Segment, cut and classify a decoded image: every candidate crop in one model call."""
+    def read(self, data, min_confidence=0.0, seconds=math.inf):
+        """Decode, segment and classify within `seconds`; raises decoding.DecodeError for what is
+        not a usable image, limits.TooComplex for what would take longer."""
+        budget = self.budget(seconds)
+        decoded = decoding.decode(data, self.settings.max_pixels, self.settings.working_side, self.settings)
+        return self.read_decoded(decoded, min_confidence, budget)
+
+    def read_decoded(self, decoded, min_confidence=0.0, budget=None):
+        """Segment, cut and classify a decoded image, its deadline checked between the steps."""
         settings = self.settings
+        budget = budget or self.budget()
+        budget.check("decoding")
         found = segment(decoded.image, settings.working_side, settings.max_marks)
-        lines = cutting.plan(keep_biggest(found.lines, settings.max_digits), found.digit_height)
-        chosen = cutting.choose(lines, self.classify(cutting.candidates(lines)))
+        if found.marks_at_limit:
+            budget.cut_short.add("max_marks")
+        budget.check("finding the digits")
+        kept = keep_biggest(found.lines, settings.max_digits)
+        if sum(map(len, kept)) < sum(map(len, found.lines)):
+            budget.cut_short.add("max_digits")
+        lines = cutting.plan(kept, found.digit_height, budget, settings.max_cuts)
+        chosen = cutting.choose(lines, self.classify(cutting.candidates(lines), budget))
         to_original = decoded.scale / found.scale
         digits = [
             digit
@@ -86,7 +109,7 @@ class Recognizer:
             if (digit := _digit(piece, probabilities, number, to_original, decoded.width, decoded.height)).probability
             >= settings.reject_below
         ]
-        return Reading(tuple(digits), decoded.width, decoded.height).filtered(min_confidence)
+        return Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short))).filtered(min_confidence)
 
 
 def _digit(piece, probabilities, line, to_original, width, height):

@@ -20,6 +20,8 @@ from handwriting.engine.reading_order import group_lines
 GLANCE_SIDE = 400  # longest side of the first look at an image
 GLANCE_HEIGHT = 48  # digits this tall at the first look are read there (the model sees 20 px)
 GLANCE_PEN = 3.0  # ... when their strokes are at least this wide there, so thin pens keep their ink
+BLOCK_FIRST = 64  # a side over this many times its working size is first averaged in whole blocks:
+# OpenCV's area resize of any other ratio keeps tables of about 12 bytes per pixel of the side
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,21 @@ class Segmentation:
     lines: list  # list of lists of Blob, top to bottom, each left to right
     scale: float  # working pixels per input pixel
     digit_height: float  # typical digit height in working pixels
+    marks_at_limit: bool = False  # max_marks marks were kept: smaller ones may have been left out
 
 
 def working_grey(rgb, working_side):
-    """Grey image no larger than working_side on its longest side, and its scale."""
+    """Grey image no larger than working_side on its longest side, and its scale. A long strip is
+    first averaged over whole blocks, which costs OpenCV no tables (the last partial block of a
+    side is dropped: under one working pixel)."""
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     scale = min(1.0, working_side / max(grey.shape))
     if scale < 1.0:
         size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+        block_x, block_y = (max(1, side // (BLOCK_FIRST * target)) for side, target in zip(grey.shape[::-1], size))
+        if block_x > 1 or block_y > 1:
+            height, width = grey.shape[0] // block_y * block_y, grey.shape[1] // block_x * block_x
+            grey = cv2.resize(grey[:height, :width], (width // block_x, height // block_y), interpolation=cv2.INTER_AREA)
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     return grey, scale
 
@@ -67,8 +76,9 @@ def segment(rgb, working_side=None, max_marks=None):
 def _segment_grey(grey, scale, flat, max_marks):
     dark = dark_ink(grey, flat)
     contrast = ink_contrast(dark, flat)
-    blobs = on_the_page(components(binarise(contrast, flat), flat, contrast, max_marks), grey, dark, flat)
+    marks = components(binarise(contrast, flat), flat, contrast, max_marks)
+    blobs = on_the_page(marks, grey, dark, flat)
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
     blobs = [b for b in blobs if plausible(b, height, grey.shape)]
-    return Segmentation(group_lines(blobs, height), scale, height)
+    return Segmentation(group_lines(blobs, height), scale, height, len(marks) >= max_marks)

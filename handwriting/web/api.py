@@ -7,22 +7,29 @@ import base64
 import binascii
 import io
 import logging
+import math
 import re
+import threading
 import time
 
 from flask import Blueprint, Request, current_app, jsonify, request
 from PIL import Image
+from werkzeug import formparser
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.sansio.multipart import MultipartDecoder
 from werkzeug.wsgi import get_content_length
 
 from handwriting.engine import decoding
 from handwriting.engine.explain import NotExplainable, overlay
+from handwriting.engine.limits import TooComplex
 from handwriting.web import openapi, registry
 
 EXTENSION = "digit_reader"
 DRAIN_LIMIT = 128 * 1024 * 1024  # a refused body up to this size is read to the end before answering
+MAX_FORM_FIELD = 128 * 1024  # a form field other than the file: the options are a few bytes each
+MAX_FORM_PARTS = 16  # the file and a few options
 NO_DIGITS = "No digits found. Try darker, larger digits on a plain background."
-_STATUS = {"unsupported_type": 415, "too_many_pixels": 422}
+_STATUS = {"unsupported_type": 415, "too_many_pixels": 422, "too_many_bytes": 422, "too_complex": 422}
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_type"}
 _FLAGS = {"1": True, "true": True, "0": False, "false": False}
 _DATA_URL = re.compile(r"data:[^,]*,", re.IGNORECASE)
@@ -34,9 +41,23 @@ blueprint = Blueprint("api", __name__, url_prefix="/api")
 class ApiError(Exception):
     """A refusal with its HTTP status and stable code; the message is written for people."""
 
-    def __init__(self, status, code, message):
+    def __init__(self, status, code, message, headers=None):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+class _LenientDecoder(MultipartDecoder):
+    """Part headers in UTF-8, else in Latin-1, as some clients still send file names: the file is
+    read either way (the name is never used)."""
+
+    def _parse_headers(self, data):
+        try:
+            return super()._parse_headers(data)
+        except UnicodeDecodeError:
+            return super()._parse_headers(bytes(data).decode("latin-1").encode())
+
+
+formparser.MultipartDecoder = _LenientDecoder  # the name Werkzeug's MultiPartParser builds its decoder by
 
 
 class InMemoryRequest(Request):
@@ -50,10 +71,11 @@ def init_app(app, models, settings):
     """Attach the API to `app`; `models` is the process's registry.Models."""
     app.request_class = InMemoryRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
-    app.config["MAX_FORM_MEMORY_SIZE"] = 128 * 1024
-    app.config["MAX_FORM_PARTS"] = 16
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_FIELD
+    app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.json.sort_keys = False
-    app.extensions[EXTENSION] = {"models": models, "settings": settings}
+    slots = threading.BoundedSemaphore(max(1, settings.reading_slots))
+    app.extensions[EXTENSION] = {"models": models, "settings": settings, "slots": slots}
     app.register_blueprint(blueprint)
 
 
@@ -69,7 +91,9 @@ def error_response(status, code, message):
 
 def _drain(environ):
     """Read and drop what is left of a refused body, so that a client still sending it receives
-    the 413 instead of a reset connection."""
+    the 413 instead of a reset connection; a client that waits for `100 Continue` sent none."""
+    if environ.get("HTTP_EXPECT", "").lower() == "100-continue":
+        return
     length = get_content_length(environ)
     if length is None and not environ.get("wsgi.input_terminated"):
         return
@@ -103,7 +127,9 @@ def _buffer_body():
 
 @blueprint.app_errorhandler(ApiError)
 def _api_error(error):
-    return error_response(error.status, error.code, error.message)
+    response = error_response(error.status, error.code, error.message)
+    response.headers.update(error.headers)
+    return response
 
 
 @blueprint.app_errorhandler(HTTPException)
@@ -143,17 +169,38 @@ def _decode_base64(text):
         raise ApiError(400, "bad_base64", "the image is not valid base64") from None
 
 
+def _form():
+    """The form fields and files; a field over its own limit is told apart from a body over the
+    upload limit."""
+    try:
+        return request.form, request.files
+    except RequestEntityTooLarge:
+        raise ApiError(
+            413, "field_too_large",
+            f"a form field other than 'file' is over {MAX_FORM_FIELD:,} bytes, or the form has over "
+            f"{MAX_FORM_PARTS} parts",
+        ) from None
+
+
+def _json():
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise ApiError(400, "json_too_deep", "the JSON body is nested deeper than the parser allows") from None
+
+
 def _read_input():
     """The image bytes and the options (query string, then form fields or JSON keys)."""
     options = request.args.to_dict()
     if request.mimetype == "multipart/form-data":
-        options.update(request.form.to_dict())
-        upload = request.files.get("file")
+        form, files = _form()
+        options.update(form.to_dict())
+        upload = files.get("file")
         if upload is None:
             raise ApiError(400, "missing_file", "send the image in the multipart field 'file'")
         return upload.read(), options
     if request.is_json:
-        payload = request.get_json(silent=True)
+        payload = _json()
         if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
             raise ApiError(400, "invalid_json", 'send a JSON object {"image": "<data URL or base64>"}')
         options.update({k: v for k, v in payload.items() if k != "image"})
@@ -166,9 +213,9 @@ def _read_input():
 def _min_confidence(options):
     value = options.get("min_confidence", 0.0)
     try:
-        number = float(value) if not isinstance(value, bool) else float("nan")
-    except (TypeError, ValueError):
-        number = float("nan")
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of hundreds of digits
+        number = math.nan
     if not 0.0 <= number <= 1.0:
         raise ApiError(400, "invalid_option", "min_confidence must be a number from 0 to 1")
     return number
@@ -222,16 +269,23 @@ def recognize():
     engine = _engine(options.get("model"))
     if explain:
         _check_explainable(engine)
+    settings, slots = _state()["settings"], _state()["slots"]
+    if not slots.acquire(timeout=settings.slot_wait_s):
+        message = f"every reading slot stayed busy for {settings.slot_wait_s:g} s; retry later"
+        raise ApiError(503, "busy", message, {"Retry-After": "5"})
     try:
-        reading = engine.read(data, min_confidence)
-    except decoding.DecodeError as error:
+        reading = engine.read(data, min_confidence, settings.time_budget_s)
+        heatmaps = engine.explain(reading.digits) if explain else None
+    except (decoding.DecodeError, TooComplex) as error:
         raise ApiError(_STATUS.get(error.code, 400), error.code, str(error)) from None
+    finally:
+        slots.release()
     body = {"success": True, **reading.to_dict()}
     if crops:
         for prediction, digit in zip(body["predictions"], reading.digits):
             prediction["crop"] = png_base64(digit.crop)
     if explain:
-        for prediction, digit, heat in zip(body["predictions"], reading.digits, engine.explain(reading.digits)):
+        for prediction, digit, heat in zip(body["predictions"], reading.digits, heatmaps):
             prediction["heatmap"] = png_base64(overlay(digit.crop, heat))
     if not reading.digits:
         body["message"] = NO_DIGITS

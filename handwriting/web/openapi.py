@@ -6,6 +6,8 @@ Schemas are strict (no extra properties) because the tests validate real respons
 ERROR_CODES = {
     "missing_file": "no image: send the multipart field `file` or a JSON body with `image`",
     "invalid_json": "the JSON body is malformed or has no string `image`",
+    "json_too_deep": "the JSON body is nested deeper than the parser allows",
+    "field_too_large": "a form field other than `file` is over its limit, or the form has too many parts",
     "bad_base64": "`image` is not valid base64 or a base64 data URL",
     "empty_file": "the image is empty",
     "not_an_image": "the bytes are not an image",
@@ -19,6 +21,10 @@ ERROR_CODES = {
     "too_large": "the request body is over the upload limit",
     "unsupported_type": "the format is not supported (SVG, PDF, PSD, ...)",
     "too_many_pixels": "the image has more pixels than the limit",
+    "too_many_bytes": "the image decodes to more bytes (pixels x channels x depth) than the limit",
+    "too_complex": "the image would take more work than a read may: too many JPEG scans or GIF blocks, "
+    "a big run-length BMP, or more time than the budget",
+    "busy": "every reading slot stayed taken for too long; retry after the Retry-After seconds",
     "not_explainable": "explain=1 with a model that has no convolutions to explain (the linear baseline)",
     "model_unavailable": "the model is not loaded",
     "internal_error": "an unexpected failure; the server log has the details",
@@ -101,7 +107,7 @@ def _schemas():
         },
         "Recognition": {
             **_OBJECT,
-            "required": ["success", "text", "count", "predictions", "image", "model", "elapsed_ms"],
+            "required": ["success", "text", "count", "predictions", "image", "truncated", "limits", "model", "elapsed_ms"],
             "properties": {
                 "success": {"const": True},
                 "text": {"type": "string", "description": "The digits read, lines joined by a newline."},
@@ -115,6 +121,12 @@ def _schemas():
                 "model": _ref("Model"),
                 "elapsed_ms": {"type": "number", "minimum": 0},
                 "message": {"type": "string", "description": "Present when no digit was found."},
+                "truncated": {"type": "boolean", "description": "Whether a limit left marks or cuts unread."},
+                "limits": {
+                    "type": "array",
+                    "items": {"enum": ["max_marks", "max_digits", "max_crops"]},
+                    "description": "The settings whose limit cut the reading short.",
+                },
             },
         },
         "Error": {
@@ -250,8 +262,11 @@ def document(max_upload_bytes, max_pixels):
                         "400": _error("No image, empty, not an image, corrupt, bad base64, a bad option or an unknown model."),
                         "413": _error("The request body is over the limit."),
                         "415": _error("An unsupported format such as SVG or PDF."),
-                        "422": _error("The image has more pixels than the limit, or explain=1 with a linear model."),
-                        "503": _error("The model is not loaded."),
+                        "422": _error(
+                            "The image has more pixels or decoded bytes than the limit, would take more work than "
+                            "a read may (too_complex), or explain=1 with a linear model."
+                        ),
+                        "503": _error("The model is not loaded, or every reading slot stayed busy (busy)."),
                         **common,
                     },
                 }

@@ -241,22 +241,23 @@ def test_filtering_drops_unsure_digits_and_renumbers_the_lines(recognizer, sure)
     assert unsure.filtered(0.0).text == "27\n1828"
 
 
-def test_the_classifier_runs_once_per_image(recognizer, sure):
-    """Every candidate of an image, cut pieces included, goes to the model in one batch."""
-    engine = Recognizer(recognizer.path)
-    batches = []
-    classify = engine.classify
-
-    def counting(crops):
-        batches.append(len(crops))
-        return classify(crops)
-
-    engine.classify = counting
+def test_the_classifier_runs_in_bounded_chunks(recognizer, sure):
+    """Every candidate of an image, cut pieces included, goes to the model in chunks of at most
+    classify_chunk crops, the same readings as in one call."""
     ink, _ = compose(number(sure, "31\n4592"), touching={(1, 1), (1, 3)})
-    reading = engine.read(encode(page(ink)))
-    assert len(batches) == 1 and batches[0] > len(reading.digits) >= 4
-    engine.read(encode(page(compose(number(sure, "6"))[0])))
-    assert len(batches) == 2
+    whole = recognizer.read(encode(page(ink)))
+    engine = Recognizer(recognizer.path, dataclasses.replace(recognizer.settings, classify_chunk=7))
+    calls = []
+    infer = engine._infer
+
+    def counting(batch):
+        calls.append(int(batch.shape[0]))
+        return infer(batch)
+
+    engine._infer = counting
+    chunked = engine.read(encode(page(ink)))
+    assert len(calls) > 1 and max(calls) <= 7 and sum(calls) > len(chunked.digits) >= 4
+    assert chunked.text == whole.text
 
 
 def ruled_page():
