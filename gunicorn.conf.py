@@ -3,12 +3,20 @@
 Workers import `main:app` after the fork (no preload), so each loads and warms its own model
 before it accepts a request, and TensorFlow's thread pools are capped per worker
 (HANDWRITING_TF_THREADS) before its first op. The defaults suit a 2-core machine.
+
+gthread workers with many threads: a thread is held by each connection that is sending a
+request, so trickling clients are given a deadline to send it in (below), and there are threads
+enough for 50 of them while the probes are still answered; the CPU work of reading is bounded
+apart from the threads, by the app's reading slots (HANDWRITING_READING_SLOTS).
 """
 import ctypes
 import os
 import socket
+import time
 
-from gunicorn.http import unreader, wsgi
+from gunicorn.http import parser, unreader, wsgi
+
+from handwriting.config import settings as _settings
 
 wsgi.SERVER = "digit-reader"  # the Server header names the service, not the server software
 
@@ -16,7 +24,7 @@ wsgi_app = "main:app"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "100"))  # receiving, waiting or answering: not reading
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))  # also bounds a worker's model load
 graceful_timeout = 30
@@ -32,35 +40,82 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
 
 
-client_timeout = float(os.environ.get("GUNICORN_CLIENT_TIMEOUT", "10"))
+client_timeout = float(os.environ.get("GUNICORN_CLIENT_TIMEOUT", "10"))  # the longest silence in a request
+# A request's head and first bytes must arrive within this many seconds ...
+receive_grace = float(os.environ.get("GUNICORN_RECEIVE_GRACE", "5"))
+# ... and the rest at this many bytes per second or more (a 10 MiB upload in 5 minutes): a client
+# that trickles a byte every few seconds holds a thread for receive_grace, not for ever.
+min_receive_rate = float(os.environ.get("GUNICORN_MIN_RECEIVE_RATE", str(32 * 1024)))
+
+
+def _next_request(self):
+    """Start the receive deadline of each request on a connection."""
+    self.unreader.since, self.unreader.received = time.monotonic(), 0
+    return _parse_next(self)
 
 
 def _client_read(self):
-    """One read from the client that waits at most `client_timeout`, then counts as a disconnection:
-    a gthread worker reads headers and body on its threads, so a client that stalls mid-request
-    would otherwise hold a thread for as long as it keeps the socket open."""
-    self.sock.settimeout(client_timeout)
+    """One read from the client, within the request's deadline (receive_grace, plus a second per
+    min_receive_rate bytes received) and at most `client_timeout`; past it the read counts as a
+    disconnection: a gthread worker reads headers and body on its threads, so a client that
+    trickles would otherwise hold a thread for as long as it keeps sending."""
+    left = self.since + receive_grace + self.received / min_receive_rate - time.monotonic()
     try:
-        return self.sock.recv(self.mxchunk)
+        if left <= 0:
+            raise TimeoutError
+        self.sock.settimeout(min(client_timeout, left))
+        data = self.sock.recv(self.mxchunk)
     except TimeoutError:
         self.sock.shutdown(socket.SHUT_RD)  # later reads end at once; the answer can still be sent
         return b""
+    self.received += len(data)
+    return data
 
 
+_parse_next = parser.Parser.__next__
+parser.Parser.__next__ = _next_request
 unreader.SocketUnreader.chunk = _client_read
 
+_MAX_UPLOAD = _settings().max_upload_bytes
+_create = wsgi.create
 
-TRIM_AFTER_BYTES = 512 * 1024
+
+def _create_without_early_continue(req, sock, client, server, cfg):
+    """No `100 Continue` for a body declared over the upload limit: the app answers its 413 at once
+    and the connection closes, so the client never sends the body it was about to."""
+    length = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "")
+    if not (req._expected_100_continue and length.isdigit() and int(length) > _MAX_UPLOAD):
+        return _create(req, sock, client, server, cfg)
+    req._expected_100_continue = False
+    response, environ = _create(req, sock, client, server, cfg)
+    response.force_close()
+    return response, environ
+
+
+wsgi.create = _create_without_early_continue
+
+
+TRIM_ABOVE_BYTES = 32 * 1024 * 1024  # memory held since the last trim that is worth handing back
 try:
     _libc = ctypes.CDLL("libc.so.6")
 except OSError:  # not glibc: nothing to hand back
     _libc = None
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_trimmed_at = 0  # the worker's resident bytes after its last trim
+
+
+def _resident_bytes():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * _PAGE
 
 
 def post_request(worker, req, environ, resp):
-    """Once the answer to a big upload is sent, hand the memory it freed back to the system: glibc
-    keeps an arena per thread, and each would otherwise hold on to the peak of the biggest photo it
-    ever read (about 45 MB for a 12-MP JPEG, so up to 180 MB more per worker of 4 threads). Small
-    uploads skip it: their pages would only have to be faulted in again by the next request."""
-    if _libc is not None and int(environ.get("CONTENT_LENGTH") or 0) >= TRIM_AFTER_BYTES:
+    """Once an answer is sent, hand the memory the request freed back to the system when the worker
+    holds TRIM_ABOVE_BYTES more than after its last trim: glibc keeps an arena per thread, and each
+    would otherwise hold on to the peak of the biggest image it ever decoded. What counts is the
+    memory the decoded pixels took, which a small upload can make big; requests that took little
+    skip it, so that their pages need not be faulted in again by the next one."""
+    global _trimmed_at
+    if _libc is not None and _resident_bytes() > _trimmed_at + TRIM_ABOVE_BYTES:
         _libc.malloc_trim(0)
+        _trimmed_at = _resident_bytes()
