@@ -84,9 +84,9 @@ class NaiveRecognizer(Recognizer):
         vars(self).update(vars(engine))
         self.calls = 0
 
-    def classify(self, crops):
+    def classify(self, crops, budget=None):
         if len(crops) == 0:
-            return super().classify(crops)
+            return super().classify(crops, budget)
         outputs = [
             self.model.predict(to_batch([crop]), verbose=0)[0] for crop in crops
         ]
