@@ -5,7 +5,8 @@ clients with a seeded mix of canvas drawings, multi-digit PNGs, 12-MP photo JPEG
 and hostile requests, each with the status and code the API contract names. It counts unexpected
 answers and dropped connections, watches a server it started for worker timeouts and restarts, and
 in the soak reads each worker's memory every 500 requests: the trend from the first reading to the
-last may not climb by more than 5 %.
+last may not climb by more than 5 %. `--pathological N` and `--slowloris N` add the attack phases of
+attack.py (issue #14), each while /api/health is probed.
 """
 import contextlib
 import http.client
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from handwriting import cli
-from handwriting.bench import common
+from handwriting.bench import attack, common
 from handwriting.bench.cases import hostile_cases, schedule, valid_cases
 
 REQUESTS, CLIENTS, SOAK = 2000, 16, 5000  # the defaults, also for a bench parser that shares the flags
@@ -33,6 +34,10 @@ def add_arguments(parser):
     """The flags of --load alone; --requests and --clients are bench's, shared with --speed."""
     parser.add_argument("--soak", type=cli.at_least(0), default=SOAK, help=f"--load: requests of the soak, 0 for none (default: {SOAK})")
     parser.add_argument("--url", help="--load: a running server, e.g. http://127.0.0.1:5000 (default: start ./run_app.sh)")
+    parser.add_argument("--pathological", type=cli.at_least(0), default=0,
+                        help="--load: send issue #14's files one by one, then this many at once (default: 0, none)")
+    parser.add_argument("--slowloris", type=cli.at_least(0), default=0,
+                        help="--load: connections of a slowloris phase, e.g. 50 (default: 0, none)")
 
 
 class Tally:
@@ -198,7 +203,7 @@ def checks(report):
     for pid, memory in (report.get("soak") or {}).get("rss_mb", {}).items():
         text = f"{memory['baseline']:.0f} -> {memory['end']:.0f} MB ({100 * memory['growth']:+.1f} %)"
         rows.append((f"worker {pid} RSS trend, soak {memory['after']} -> end", text, memory["growth"] <= MAX_GROWTH))
-    return rows
+    return rows + attack.checks(report)
 
 
 def table(report, markdown):
@@ -208,6 +213,14 @@ def table(report, markdown):
     rows.append(("load: throughput", f"{report['load']['requests_per_s']:.1f} requests/s", ""))
     for pid, memory in (report["soak"] or {}).get("rss_mb", {}).items():
         rows.append((f"worker {pid} MB every {SOAK_BASELINE}", " ".join(f"{mb:.0f}" for _, mb in memory["steps"]), ""))
+    for name, row in (report.get("one_by_one") or {}).items():
+        rise = "" if row["rise_mb"] is None else f", +{row['rise_mb']:.0f} MB"
+        rows.append((f"pathological: {name}", f"{row['status']} {row['code'] or ''} in {row['seconds']:.2f} s{rise}", ""))
+    for phase in ("at_once", "slowloris"):
+        if report.get(phase):
+            health = report[phase]["health"]
+            worst = "none answered" if health["worst_s"] is None else f"{health['p50_s']:.3f} / {health['worst_s']:.3f} s"
+            rows.append((f"{phase}: health p50 / worst", worst, ""))
     return common.table(("check", "value", "result"), rows, markdown, "|---|---|---|")
 
 
@@ -233,6 +246,12 @@ def run(args):
         tally = Tally()
         report["load"] = summary(tally, drive(host, port, schedule(cases, args.requests, rng), args.clients, tally))
         report["soak"] = _soak(host, port, cases, args, rng, watch) if args.soak else None
+        if args.pathological:
+            report["one_by_one"] = attack.one_by_one(target, watch.workers if watch else None)
+            report["at_once"] = attack.at_once(target, args.pathological)
+        if args.slowloris:
+            normal = next(case for case in cases if case.group == "number")
+            report["slowloris"] = attack.slowloris(target, args.slowloris, (normal.body, normal.content_type))
         report["server_events"] = watch.events() if watch else None
     rows = checks(report)
     report["passed"] = all(passed for _, _, passed in rows)
