@@ -18,6 +18,8 @@ def _env(name, default, cast=str):
 @dataclass(frozen=True)
 class Settings:
     model_path: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODEL", ROOT / "models" / "digit_cnn.keras")))
+    # The second reader, for whole lines the cut search is unsure of; a path that is not a file turns it off.
+    line_model_path: Path = field(default_factory=lambda: Path(_env("HANDWRITING_LINE_MODEL", ROOT / "models" / "lines" / "line_crnn.keras")))
     models_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODELS_DIR", ROOT / "models")))
     max_loaded_models: int = field(default_factory=lambda: _env("HANDWRITING_MAX_LOADED_MODELS", 2, int))
     mnist_path: str | None = field(default_factory=lambda: _env("HANDWRITING_MNIST", None))

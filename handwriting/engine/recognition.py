@@ -6,11 +6,13 @@ from pathlib import Path
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import cutting, decoding, model_io
+from handwriting.engine import cutting, decoding, model_io, whole_lines
 from handwriting.engine.blobs import keep_biggest
+from handwriting.engine.ink import dark_ink, is_flat
 from handwriting.engine.limits import Budget
 from handwriting.engine.reading import Box, Digit, Reading
-from handwriting.engine.segmentation import segment
+from handwriting.engine.segmentation import segment, working_grey
+from handwriting.engine.sequence import LineReader
 
 
 def limit_threads(threads):
@@ -45,6 +47,8 @@ class Recognizer:
         self.version = self.meta.get("date", "unknown")
         self._gradcam = None
         self._gradcam_lock = threading.Lock()
+        line_model = Path(self.settings.line_model_path)
+        self.lines = LineReader(line_model) if line_model.is_file() else None
 
     def classify(self, crops, budget=None):
         """The model's probabilities (N, 11) for uint8 crops (N, 28, 28), in compiled calls of at
@@ -109,7 +113,21 @@ class Recognizer:
             if (digit := _digit(piece, probabilities, number, to_original, decoded.width, decoded.height)).probability
             >= settings.reject_below
         ]
+        if self.lines is not None and whole_lines.unsure(digits):
+            budget.check("reading the line whole")
+            digits = self.read_whole(decoded, digits)
         return Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short))).filtered(min_confidence)
+
+    def read_whole(self, decoded, digits):
+        """The line reader's reading of the strip around `digits` (or of the whole image), when it
+        is sure enough; else `digits` as the cut search read them."""
+        grey = working_grey(decoded.image, self.settings.working_side)[0]
+        grey = dark_ink(grey, is_flat(grey))
+        to_grey = grey.shape[0] / decoded.height
+        boxes = whole_lines.strips(grey, digits, to_grey)
+        texts = self.lines.read([grey[top:bottom, left:right] for left, top, right, bottom in boxes])
+        chosen = whole_lines.best(texts, boxes)
+        return list(digits) if chosen is None else list(whole_lines.as_digits(*chosen, grey, to_grey))
 
 
 def _digit(piece, probabilities, line, to_original, width, height):

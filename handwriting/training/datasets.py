@@ -124,7 +124,7 @@ def orand_strings(root):
     return [s for s in strings if s.image_id not in held], [s for s in strings if s.image_id in held]
 
 
-def _paper_contrast(grey):
+def paper_contrast(grey):
     """Ink strength against the paper around it: a closing wider than a stroke lifts the ink out of
     the security background."""
     size = max(3, grey.shape[0] // 6) | 1
@@ -136,7 +136,7 @@ def orand_digits(strings):
     """Each boxed digit cut out of its string as served: ink against the paper, upscaled, normalised."""
     crops, labels = [], []
     for s in strings:
-        strength = _paper_contrast(s.image)
+        strength = paper_contrast(s.image)
         for (x, y, w, h), digit in zip(s.boxes, s.label):
             cut = strength[y: y + h, x: x + w]
             scale = SERVED_HEIGHT / max(h, 1)

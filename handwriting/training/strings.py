@@ -56,7 +56,7 @@ def _orand_alphas(strings):
     security background's faint lines pushed below zero."""
     alphas, digits = [], []
     for string in strings:
-        strength = datasets._paper_contrast(string.image).astype(np.float32)
+        strength = datasets.paper_contrast(string.image).astype(np.float32)
         for (x, y, w, h), digit in zip(string.boxes, string.label):
             cut = strength[y: y + h, x: x + w]
             if cut.size < 16:
