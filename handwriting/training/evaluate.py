@@ -3,7 +3,8 @@
 Prints the classification report and the accuracy, and writes the report, a confusion matrix and a
 grid of the misclassified digits to the reports folder; --json adds the metrics for machines.
 --robustness instead measures every shipped model (or --model) on distorted copies of the test
-set and writes robustness.md, .json and .png to the reports folder.
+set and writes robustness.md, .json and .png to the reports folder. --validation instead scores the
+model on the writers that chose it (training/mix.py), set by set, beside the figures its card states.
 """
 import json
 from pathlib import Path
@@ -30,6 +31,9 @@ def parse_args(argv=None):
     parser.add_argument("--reports", type=Path, help="folder for the report and figures (default: reports/)")
     parser.add_argument("--robustness", action="store_true",
                         help="accuracy under noise, blur, rotation, shift, scale and stroke changes, per model")
+    parser.add_argument("--validation", action="store_true",
+                        help="accuracy on each validation set of unseen writers, beside the model card's figures")
+    parser.add_argument("--data-root", type=Path, help="folder of the extra digit sets (default: $HANDWRITING_DATA)")
     parser.add_argument("--limit", type=cli.at_least(10), help="score only the first N test images (quick runs)")
     return parser.parse_args(argv)
 
@@ -187,6 +191,25 @@ def robustness(model_paths, images, labels, reports):
     print(f"{len(rows)} conditions x {len(models)} models on {len(labels):,} test images; reports in {reports}")
 
 
+def validation(model_path, data, root):
+    """Each validation set's accuracy beside the card's, printed; {name: accuracy}."""
+    from handwriting.training import mix, train
+
+    model = load_model(model_path)
+    _, held = train.split(data, model_io.metadata(model_path).get("seed", 42), None)
+    try:
+        sets = mix.validation_sets(held, root)
+    except FileNotFoundError as error:
+        cli.fail(str(error))
+    scores = mix.accuracies(lambda images: model.predict(model_io.to_batch(images), batch_size=500, verbose=0), sets)
+    stated = model_io.metadata(model_path).get("validation", {})
+    print(f"{'validation set':34} {'measured':>9} {'card':>9}")
+    for name, value in scores.items():
+        card = f"{stated[name] * 100:8.2f}%" if name in stated else "        -"
+        print(f"{name:34} {value * 100:8.2f}% {card}")
+    return scores
+
+
 def main(argv=None):
     args = parse_args(argv)
     settings = config.settings()
@@ -201,6 +224,11 @@ def main(argv=None):
         cli.fail(str(error))
     images, labels = data.x_test[: args.limit], data.y_test[: args.limit]
 
+    if args.validation:
+        scores = validation(model_path, data, args.data_root or settings.data_root)
+        if args.json:
+            args.json.write_text(json.dumps(scores, indent=2) + "\n")
+        return
     if args.robustness:
         paths = [args.model] if args.model else list(model_io.scan(settings.models_dir, settings.model_path).values())
         robustness(paths, images, labels, reports)
