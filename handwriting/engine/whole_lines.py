@@ -12,7 +12,7 @@ from handwriting.engine.normalisation import to_mnist
 from handwriting.engine.reading import Box, Digit
 
 UNSURE = 0.9  # a reading whose digits are jointly less likely than this may be re-read whole
-SURE = 0.5  # the line reader's weakest step must be at least this sure for its reading to win
+SURE = 0.7  # the line reader's weakest step must be at least this sure for its reading to win
 MAX_LINES = 2  # readings of more lines are pages, which the cut search reads better
 STRIP = 2.0  # an image this many times wider than tall may be one line: its whole is read too
 MARGIN_X, MARGIN_Y = 0.5, 0.2  # around the digits read, in digit heights, for the line's strip
