@@ -109,8 +109,10 @@ def test_the_shipped_cards_validation_figures_are_what_evaluate_measures(tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     measured = json.loads((tmp_path / "v.json").read_text())
     assert set(measured) == set(card["validation"])
+    # Within 0.1 point, or one image of the smallest set (980 ORAND digits): TensorFlow's CPU kernels
+    # are not bit-exact from run to run, and a digit on the fence may fall either way.
     for name, value in measured.items():
-        assert value == pytest.approx(card["validation"][name], abs=0.001), name
+        assert value == pytest.approx(card["validation"][name], abs=0.0011), name
     assert "ardis" not in {entry["set"] for entry in card["trained_on"]}
 
 
