@@ -45,7 +45,12 @@ class GradCam:
                 logits = tf.matmul(penultimate, head.kernel) + head.bias
                 score = tf.gather(logits, classes, axis=1, batch_dims=1)
             weights = tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2), keepdims=True)
-            cam = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1, keepdims=True))
+            signed = tf.reduce_sum(weights * maps, axis=-1, keepdims=True)
+            cam = tf.nn.relu(signed)
+            # Where no cell speaks for the class, show where the evidence lies at all, rather than
+            # an empty map: a model sure of a digit can weigh every cell against the others.
+            silent = tf.reduce_max(cam, axis=(1, 2, 3), keepdims=True) <= 0
+            cam = tf.where(silent, tf.abs(signed), cam)
             cam = tf.image.resize(cam, images.shape[1:3], method="bilinear")[..., 0]
             peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
             return tf.math.divide_no_nan(cam, peak)

@@ -22,7 +22,7 @@ VALIDATION = 5000
 def parse_args(argv=None):
     from handwriting.training import datasets
 
-    parser = cli.Parser(prog="./run_training.sh", description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="python -m handwriting.training.train", description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else Keras' download)")
     add("--data-root", type=Path, default=config.settings().data_root,

@@ -9,7 +9,7 @@ from helpers import assert_refused, run_module
 
 pytestmark = [pytest.mark.slow]
 
-ERROR = re.compile(r"\./run_training\.sh: error: \S")
+ERROR = re.compile(r"python -m handwriting\.training\.train: error: \S")
 META_KEYS = {
     "name", "arch", "params", "epochs", "epochs_requested", "batch_size", "learning_rate", "seed", "augmented",
     "initialised_from", "trained_on", "train_images", "validation", "validation_accuracy", "test_accuracy",
