@@ -8,10 +8,9 @@ import numpy as np
 from handwriting import config
 from handwriting.engine import cutting, decoding, model_io, whole_lines
 from handwriting.engine.blobs import keep_biggest
-from handwriting.engine.ink import dark_ink, is_flat
 from handwriting.engine.limits import Budget
 from handwriting.engine.reading import Box, Digit, Reading
-from handwriting.engine.segmentation import segment, working_grey
+from handwriting.engine.segmentation import segment
 from handwriting.engine.sequence import LineReader
 
 
@@ -115,14 +114,13 @@ class Recognizer:
         ]
         if self.lines is not None and whole_lines.unsure(digits):
             budget.check("reading the line whole")
-            digits = self.read_whole(decoded, digits)
+            digits = self.read_whole(found.dark, decoded, digits)
         return Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short))).filtered(min_confidence)
 
-    def read_whole(self, decoded, digits):
-        """The line reader's reading of the strip around `digits` (or of the whole image), when it
-        is sure enough; else `digits` as the cut search read them."""
-        grey = working_grey(decoded.image, self.settings.working_side)[0]
-        grey = dark_ink(grey, is_flat(grey))
+    def read_whole(self, grey, decoded, digits):
+        """The line reader's reading of the strip of `grey` (the segmented grey, ink dark) around
+        `digits`, or of the whole image, when it is sure enough; else `digits` as the cut search
+        read them."""
         to_grey = grey.shape[0] / decoded.height
         boxes = whole_lines.strips(grey, digits, to_grey)
         texts = self.lines.read([grey[top:bottom, left:right] for left, top, right, bottom in boxes])

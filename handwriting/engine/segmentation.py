@@ -29,6 +29,7 @@ class Segmentation:
     lines: list  # list of lists of Blob, top to bottom, each left to right
     scale: float  # working pixels per input pixel
     digit_height: float  # typical digit height in working pixels
+    dark: np.ndarray  # the grey it was read at, ink darker than its ground, for the line reader
     marks_at_limit: bool = False  # max_marks marks were kept: smaller ones may have been left out
 
 
@@ -81,4 +82,4 @@ def _segment_grey(grey, scale, flat, max_marks):
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
     blobs = [b for b in blobs if plausible(b, height, grey.shape)]
-    return Segmentation(group_lines(blobs, height), scale, height, len(marks) >= max_marks)
+    return Segmentation(group_lines(blobs, height), scale, height, dark, len(marks) >= max_marks)
