@@ -19,7 +19,6 @@ ORAND_VALIDATION = 0.2  # share of ORAND-CAR-A strings that nothing is ever trai
 ORAND_SEED = 2014  # fixes which strings those are, for this issue and every later model
 
 FILES = {
-    "mnist": "mnist.npz",
     "usps": "usps/usps.npz",
     "semeion": "semeion/semeion.npz",
     "optdigits": "optdigits/optdigits_32x32.npz",
@@ -54,12 +53,6 @@ def _path(root, name):
     if not path.is_file():
         raise FileNotFoundError(f"{name} data not found: {path}")
     return path
-
-
-def mnist(root):
-    """MNIST as published: its greys are already the convention every other set is brought to."""
-    with np.load(_path(root, "mnist")) as d:
-        return Split(d["x_train"], d["y_train"], d["x_test"], d["y_test"])
 
 
 def usps(root):
@@ -151,6 +144,6 @@ def orand(root):
     return Split(*orand_digits(train), *orand_digits(validation))
 
 
-LOADERS = {"mnist": mnist, "usps": usps, "semeion": semeion, "optdigits": optdigits, "swiss": swiss,
+LOADERS = {"usps": usps, "semeion": semeion, "optdigits": optdigits, "swiss": swiss,
            "orand": orand, "ardis": ardis}
 TRAINABLE = ("mnist", "usps", "semeion", "optdigits", "swiss", "orand")

@@ -195,14 +195,14 @@ def validation(model_path, data, root):
     """Each validation set's accuracy beside the card's, printed; {name: accuracy}."""
     from handwriting.training import mix, train
 
-    model = load_model(model_path)
-    _, held = train.split(data, model_io.metadata(model_path).get("seed", 42), None)
+    model, card = load_model(model_path), model_io.metadata(model_path)
+    _, held = train.split(data, card.get("seed", 42), None)
     try:
         sets = mix.validation_sets(held, root)
     except FileNotFoundError as error:
         cli.fail(str(error))
     scores = mix.accuracies(lambda images: model.predict(model_io.to_batch(images), batch_size=1000, verbose=0), sets)
-    stated = model_io.metadata(model_path).get("validation", {})
+    stated = card.get("validation", {})
     print(f"{'validation set':34} {'measured':>9} {'card':>9}")
     for name, value in scores.items():
         card = f"{stated[name] * 100:8.2f}%" if name in stated else "        -"

@@ -16,6 +16,12 @@ SERVED_MNIST = 0.5  # share of MNIST digits shown as the engine serves them, the
 ORAND_REPEAT = 4  # real cheque digits are few (3,768) beside 55,000 MNIST ones: each is seen this often
 
 
+VALIDATION_NAMES = {
+    "usps": "usps test", "optdigits": "optdigits test (other writers)", "ardis": "ardis iv test",
+    "orand": "orand validation digits",
+}
+
+
 class Mix(NamedTuple):
     x: np.ndarray
     y: np.ndarray
@@ -31,7 +37,8 @@ def training_mix(mnist_train, root, sets, seed, orand_repeat=ORAND_REPEAT):
         served = rng.random(len(x)) < SERVED_MNIST
         x = x.copy()
         x[served] = composition.as_served(x[served])
-        xs.append(x), ys.append(y)
+        xs.append(x)
+        ys.append(y)
         sources["mnist"] = len(x)
     others = []
     for name in sets:
@@ -39,7 +46,8 @@ def training_mix(mnist_train, root, sets, seed, orand_repeat=ORAND_REPEAT):
             continue
         split = datasets.LOADERS[name](root)
         repeat = orand_repeat if name == "orand" else 1
-        xs.append(np.tile(split.x_train, (repeat, 1, 1))), ys.append(np.tile(split.y_train, repeat))
+        xs.append(np.tile(split.x_train, (repeat, 1, 1)))
+        ys.append(np.tile(split.y_train, repeat))
         others.append(split.x_train)
         sources[name] = len(split.x_train)
     pool = np.concatenate(others) if others else xs[0]
@@ -58,12 +66,6 @@ def validation_sets(mnist_held, root, sets=("usps", "optdigits", "ardis", "orand
         split = datasets.LOADERS[name](root)
         chosen[VALIDATION_NAMES[name]] = (split.x_test, split.y_test)
     return chosen
-
-
-VALIDATION_NAMES = {
-    "usps": "usps test", "optdigits": "optdigits test (other writers)", "ardis": "ardis iv test",
-    "orand": "orand validation digits",
-}
 
 
 def accuracies(predict, sets):
