@@ -28,7 +28,9 @@ def limit_threads(threads):
 class Recognizer:
     """Loads the model once and reads any number of images, each within the settings' limits."""
 
-    def __init__(self, model_path=None, settings=None):
+    def __init__(self, model_path=None, settings=None, lines=None):
+        """`lines`: a LineReader already loaded, shared by every model a server holds; by default the
+        settings' line model is loaded, when its file exists."""
         self.settings = settings or config.settings()
         self.path = Path(model_path or self.settings.model_path)
         limit_threads(self.settings.tf_threads)
@@ -47,7 +49,7 @@ class Recognizer:
         self._gradcam = None
         self._gradcam_lock = threading.Lock()
         line_model = Path(self.settings.line_model_path)
-        self.lines = LineReader(line_model) if line_model.is_file() else None
+        self.lines = lines or (LineReader(line_model) if line_model.is_file() else None)
 
     def classify(self, crops, budget=None):
         """The model's probabilities (N, 11) for uint8 crops (N, 28, 28), in compiled calls of at

@@ -100,6 +100,15 @@ def test_concurrent_requests_for_a_new_model_load_it_once(tmp_path):
     assert engines[0] is not engines[1]
 
 
+def test_every_model_the_registry_holds_shares_one_line_reader(tmp_path):
+    for name in ("base", "other"):
+        (tmp_path / f"{name}.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+    settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
+    models = registry.Models(settings)
+    base, other = models.get(), models.get("other")
+    assert base is not other and base.lines is not None and other.lines is base.lines
+
+
 def test_a_model_that_fails_to_load_is_503_and_not_retried(tmp_path, spec, digits_png, recognizer):
     (tmp_path / "broken.keras").write_bytes(b"not a model")
     settings = dataclasses.replace(config.settings(), models_dir=tmp_path)
