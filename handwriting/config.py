@@ -64,6 +64,14 @@ class Settings:
     # A digit read less surely than this is dropped from every reading.
     reject_below: float = field(default_factory=lambda: _env("HANDWRITING_REJECT_BELOW", 0.3, float))
     tf_threads: int = field(default_factory=lambda: _env("HANDWRITING_TF_THREADS", 1, int))
+    # Batches (several files or a ZIP in one request): files read per request ...
+    max_files: int = field(default_factory=lambda: _env("HANDWRITING_MAX_FILES", 1000, int))
+    # ... their decoded pixels together, each file also within max_pixels: 500 12-MP photos ...
+    max_batch_pixels: int = field(default_factory=lambda: _env("HANDWRITING_MAX_BATCH_PIXELS", 6_000_000_000, int))
+    # ... a ZIP's files unpacked, held in memory together with the upload ...
+    max_zip_bytes: int = field(default_factory=lambda: _env("HANDWRITING_MAX_ZIP_BYTES", 200 * 1024 * 1024, int))
+    # ... and unpacked over packed size per entry: images compress little, a ZIP bomb about 1,000x.
+    max_zip_ratio: float = field(default_factory=lambda: _env("HANDWRITING_MAX_ZIP_RATIO", 200.0, float))
 
 
 def settings() -> Settings:
