@@ -1,0 +1,43 @@
+import pytest
+
+from handwriting import config
+from handwriting.batch import inputs, run
+from helpers import MODEL, compose, png
+
+LABELS = ((7, 2, 1), (4, 0, 9), (3, 5), (8, 6, 2, 1), (1,), (9, 9, 0), (5, 3, 7), (2, 4), (6, 0), (1, 8))
+
+
+@pytest.fixture(scope="module")
+def batch(mnist, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("batch")
+    for i, labels in enumerate(LABELS):
+        (folder / f"{i:02d}.png").write_bytes(png(compose(mnist, labels)))
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    return inputs.expand([folder], config.settings())
+
+
+def _by_name(records):
+    return {record["name"]: record for record in records}
+
+
+def test_in_this_process_every_input_has_a_result_and_a_bad_file_its_error(batch):
+    records = _by_name(run.results(batch, MODEL))
+    assert len(records) == len(batch)
+    broken = records.pop(next(name for name in records if name.endswith("broken.png")))
+    assert broken["success"] is False and broken["error"]["code"] == "corrupt_image"
+    read = {name.rsplit("/", 1)[-1]: record["text"] for name, record in records.items()}
+    assert sum(read[f"{i:02d}.png"] == "".join(map(str, labels)) for i, labels in enumerate(LABELS)) >= 9
+
+
+@pytest.mark.slow
+def test_two_worker_processes_read_exactly_what_one_process_reads(batch):
+    assert _by_name(run.results(batch, MODEL, workers=2)) == _by_name(run.results(batch, MODEL))
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_of_two_workers_reads_exactly_the_same(batch):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on_cluster = _by_name(run.results(batch, MODEL, cluster=cluster.scheduler_address))
+    assert on_cluster == _by_name(run.results(batch, MODEL))
