@@ -15,6 +15,10 @@ def _env(name, default, cast=str):
     return default if value in (None, "") else cast(value)
 
 
+def _origins(text):
+    return tuple(origin.strip().rstrip("/") for origin in text.split(",") if origin.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     model_path: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODEL", ROOT / "models" / "digit_cnn.keras")))
@@ -64,6 +68,9 @@ class Settings:
     # A digit read less surely than this is dropped from every reading.
     reject_below: float = field(default_factory=lambda: _env("HANDWRITING_REJECT_BELOW", 0.3, float))
     tf_threads: int = field(default_factory=lambda: _env("HANDWRITING_TF_THREADS", 1, int))
+    # Origins of browser apps allowed to call the API (CORS), comma-separated, or "*" for any;
+    # empty, the default, allows none: only the service's own page calls it.
+    cors_origins: tuple = field(default_factory=lambda: _env("HANDWRITING_CORS_ORIGINS", (), _origins))
     # Batches (several files or a ZIP in one request): files read per request ...
     max_files: int = field(default_factory=lambda: _env("HANDWRITING_MAX_FILES", 1000, int))
     # ... their decoded pixels together, each file also within max_pixels: 500 12-MP photos ...
