@@ -9,10 +9,11 @@ condition (stress.py, read by accuracy.py), --orand the ORAND-CAR-A validation s
 from pathlib import Path
 
 from handwriting import cli, config
-from handwriting.bench import accuracy, load, orand, speed, stress, synth
+from handwriting.bench import accuracy, batch, load, orand, speed, stress, synth
 from handwriting.bench.common import PROG
 
 IMAGES = 100  # --n of the synthetic kinds and of the stress conditions; --orand reads every string
+BATCH_IMAGES = 1000  # --batch: enough for a throughput that start-up does not dominate
 
 
 def numbers(text):
@@ -44,13 +45,15 @@ def parse_args(argv=None):
     parser.add_argument("--clients", type=cli.at_least(1), help="--speed: concurrent clients for requests/s (8); --load: clients (16)")
     speed.add_arguments(parser)
     parser.add_argument("--load", dest="mode", action="store_const", const="load", help="load and soak the service instead (issue #5)")
+    parser.add_argument("--batch", dest="mode", action="store_const", const="batch", help=f"time batch reading by 1 process, --workers processes and a local Dask cluster instead (issue #19; --n images, default {BATCH_IMAGES})")
+    parser.add_argument("--workers", type=cli.at_least(2), default=2, help="--batch: worker processes and Dask workers (default: 2)")
     load.add_arguments(parser)
     parser.set_defaults(mode="accuracy")
     args = parser.parse_args(argv)
     if args.n is not None and args.n < 1:
         parser.error("--n must be positive")
     if args.n is None and args.mode != "orand":
-        args.n = IMAGES
+        args.n = BATCH_IMAGES if args.mode == "batch" else IMAGES
     if args.seed < 0:
         parser.error("--seed must not be negative")
     if args.mode != "stress" and (args.condition is not None or args.seeds or args.combine):
@@ -74,7 +77,7 @@ def choose(parser, what, text, known):
     return names
 
 
-MODES = {"accuracy": accuracy.run, "stress": accuracy.run_stress, "orand": orand.run, "speed": speed.run, "load": load.run}
+MODES = {"accuracy": accuracy.run, "stress": accuracy.run_stress, "orand": orand.run, "speed": speed.run, "load": load.run, "batch": batch.run}
 
 
 def main(argv=None):
