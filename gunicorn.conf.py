@@ -9,9 +9,12 @@ request, so trickling clients are given a deadline to send it in (below), and th
 enough for 50 of them while the probes are still answered; the CPU work of reading is bounded
 apart from the threads, by the app's reading slots (HANDWRITING_READING_SLOTS).
 """
+import atexit
 import ctypes
 import os
+import shutil
 import socket
+import tempfile
 import time
 
 from gunicorn.http import parser, unreader, wsgi
@@ -36,8 +39,25 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-# Method, path and query, status, size and time: request bodies, and so images, are never logged.
-access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# Method, path and query, status, size, time and the request id (X-Request-ID, the client's or the
+# app's): request bodies, and so images, are never logged.
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-request-id}o)s'
+
+
+def _metrics_folder():
+    """prometheus_client's multi-process folder, set before any worker imports it: each worker
+    keeps one file per kind of metric there (updated in place, never one per request), and
+    GET /metrics adds them up. Made in memory-backed storage at start-up and removed on exit,
+    unless the operator chose one (PROMETHEUS_MULTIPROC_DIR)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = tempfile.mkdtemp(prefix="digit-reader-metrics-", dir=worker_tmp_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    master = os.getpid()
+    atexit.register(lambda: os.getpid() == master and shutil.rmtree(folder, ignore_errors=True))
+
+
+_metrics_folder()
 
 
 client_timeout = float(os.environ.get("GUNICORN_CLIENT_TIMEOUT", "10"))  # the longest silence in a request

@@ -5,6 +5,7 @@ parse HTML or see a traceback. Request bodies stay in memory and within the conf
 """
 import base64
 import binascii
+import contextlib
 import io
 import logging
 import math
@@ -22,7 +23,7 @@ from werkzeug.wsgi import get_content_length
 from handwriting.engine import decoding
 from handwriting.engine.explain import NotExplainable, overlay
 from handwriting.engine.limits import TooComplex
-from handwriting.web import openapi, registry
+from handwriting.web import metrics, openapi, registry
 
 EXTENSION = "digit_reader"
 DRAIN_LIMIT = 128 * 1024 * 1024  # a refused body up to this size is read to the end before answering
@@ -84,6 +85,7 @@ def _state():
 
 
 def error_response(status, code, message):
+    metrics.refused(code)
     response = jsonify({"success": False, "error": {"code": code, "message": message}})
     response.status_code = status
     return response
@@ -190,15 +192,21 @@ def _json():
 
 
 def _read_input():
-    """The image bytes and the options (query string, then form fields or JSON keys)."""
+    """The image bytes and the options (query string, then form fields or JSON keys; a raw image
+    body takes them from the query string)."""
     options = request.args.to_dict()
+    if request.mimetype.startswith("image/"):
+        return request.get_data(cache=True), options
     if request.mimetype == "multipart/form-data":
         form, files = _form()
         options.update(form.to_dict())
-        upload = files.get("file")
-        if upload is None:
+        uploads = files.getlist("file")
+        if not uploads:
             raise ApiError(400, "missing_file", "send the image in the multipart field 'file'")
-        return upload.read(), options
+        if len(uploads) > 1:
+            raise ApiError(400, "too_many_files", f"send one image per request: the form has {len(uploads)} "
+                           "parts named 'file'")
+        return uploads[0].read(), options
     if request.is_json:
         payload = _json()
         if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
@@ -206,7 +214,8 @@ def _read_input():
         options.update({k: v for k, v in payload.items() if k != "image"})
         return _decode_base64(payload["image"]), options
     raise ApiError(
-        400, "missing_file", "send the image as multipart field 'file' or as JSON {\"image\": \"<data URL>\"}"
+        400, "missing_file", "send the image as multipart field 'file', as JSON {\"image\": \"<data URL>\"} or as "
+        "the body with Content-Type image/png, image/jpeg, ..."
     )
 
 
@@ -261,6 +270,22 @@ def _check_explainable(engine):
         raise ApiError(422, "not_explainable", f"{error}; choose a convolutional model for explain=1") from None
 
 
+@contextlib.contextmanager
+def _reading_slot():
+    """Hold one of the worker's reading slots, or answer 503 busy when none frees in time; an image
+    that cannot be read is answered with its decoding error's code."""
+    settings, slots = _state()["settings"], _state()["slots"]
+    if not slots.acquire(timeout=settings.slot_wait_s):
+        message = f"every reading slot stayed busy for {settings.slot_wait_s:g} s; retry later"
+        raise ApiError(503, "busy", message, {"Retry-After": "5"})
+    try:
+        yield
+    except (decoding.DecodeError, TooComplex) as error:
+        raise ApiError(_STATUS.get(error.code, 400), error.code, str(error)) from None
+    finally:
+        slots.release()
+
+
 @blueprint.post("/digit_recognize")
 def recognize():
     started = time.perf_counter()
@@ -269,17 +294,10 @@ def recognize():
     engine = _engine(options.get("model"))
     if explain:
         _check_explainable(engine)
-    settings, slots = _state()["settings"], _state()["slots"]
-    if not slots.acquire(timeout=settings.slot_wait_s):
-        message = f"every reading slot stayed busy for {settings.slot_wait_s:g} s; retry later"
-        raise ApiError(503, "busy", message, {"Retry-After": "5"})
-    try:
+    settings = _state()["settings"]
+    with _reading_slot():
         reading = engine.read(data, min_confidence, settings.time_budget_s)
         heatmaps = engine.explain(reading.digits) if explain else None
-    except (decoding.DecodeError, TooComplex) as error:
-        raise ApiError(_STATUS.get(error.code, 400), error.code, str(error)) from None
-    finally:
-        slots.release()
     body = {"success": True, **reading.to_dict()}
     if crops:
         for prediction, digit in zip(body["predictions"], reading.digits):
@@ -291,7 +309,23 @@ def recognize():
         body["message"] = NO_DIGITS
     body["model"] = _model(engine)
     body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    metrics.read(body["model"]["name"], body["count"])
     return jsonify(body)
+
+
+@blueprint.post("/preview")
+def preview():
+    """The image as the service decodes and reads it (upright, transparency on white), as a PNG no
+    larger than the working side: for clients that cannot show the format themselves (TIFF, in
+    most browsers). It takes the same inputs as /digit_recognize and holds a reading slot."""
+    data, _ = _read_input()
+    settings = _state()["settings"]
+    with _reading_slot():
+        picture = Image.fromarray(decoding.decode(data, settings.max_pixels, settings.working_side, settings).image)
+        picture.thumbnail((settings.working_side, settings.working_side), Image.Resampling.BOX)
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG")
+    return current_app.response_class(buffer.getvalue(), mimetype="image/png")
 
 
 @blueprint.get("/models")

@@ -1,15 +1,22 @@
 """The trained models a process may serve: every `.keras` file in the models folder with its
 metadata, each loaded on first use and kept while it is among the most recently used.
 
+What is served is the file on disk now: each use compares the file's identity (inode, size and
+modification time, and its metadata's) with the one it was loaded from, reloads it when it
+changed, and lets it go when it is gone. So every gunicorn worker serves the same model, and an
+answer names the version that read it.
+
 Memory stays bounded whatever clients ask for: at most `max_loaded_models` are held, and the
 default model is never the one let go.
 """
 import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
 from handwriting.engine.model_io import metadata, scan
+from handwriting.web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +26,23 @@ class UnknownModel(LookupError):
 
 
 class ModelUnavailable(RuntimeError):
-    """A listed model that failed to load; it is not tried again by this process."""
+    """A listed model that is missing or failed to load; a failed file is tried again only once it changes."""
+
+
+def identity(path):
+    """What tells one version of a model file from the next without reading it, or None when it is
+    gone: `os.replace` gives a new inode, an overwrite a new size or time, and the metadata written
+    beside it after the model counts too."""
+    try:
+        model = Path(path).stat()
+    except OSError:
+        return None
+    try:
+        meta = Path(path).with_suffix(".json").stat()
+        card = (meta.st_size, meta.st_mtime_ns)
+    except OSError:
+        card = None
+    return model.st_ino, model.st_size, model.st_mtime_ns, card
 
 
 class Models:
@@ -29,18 +52,19 @@ class Models:
         """`default` is an already loaded Recognizer for the default model, or None to load it lazily."""
         self.settings = settings
         self.default_name = Path(settings.model_path).stem
-        self._loaded = OrderedDict()
-        self._failed = {}
+        self._loaded = OrderedDict()  # name: (identity loaded, Recognizer)
+        self._failed = {}  # name: (identity that failed, message)
         self._lock = threading.Lock()  # guards the two dicts, held only briefly
         self._loading = threading.Lock()
         if default is not None:
-            self._loaded[self.default_name] = default
+            self._loaded[self.default_name] = (identity(default.path), default)
 
     def paths(self):
         return scan(self.settings.models_dir, self.settings.model_path)
 
     def listing(self):
-        """What GET /api/models shows, the default first."""
+        """What GET /api/models shows, the default first: what is on disk, the same whichever
+        worker answers (which models a worker holds in memory is its own affair)."""
         rows = []
         for name, path in self.paths().items():
             meta = metadata(path)
@@ -51,17 +75,17 @@ class Models:
                 "parameters": meta.get("params"),
                 "size_bytes": path.stat().st_size,
                 "default": name == self.default_name,
-                "loaded": name in self._loaded,
                 "trained": meta.get("date"),
             })
         return sorted(rows, key=lambda row: not row["default"])
 
     def get(self, name=None):
-        """The Recognizer of `name` (default: the default model), loading and warming it if needed;
-        raises UnknownModel or ModelUnavailable. One model loads at a time, so that two requests
-        never load the same one twice, while requests for loaded models go on being served."""
+        """The Recognizer of `name` (default: the default model) as its file is now, loading and
+        warming it if needed; raises UnknownModel or ModelUnavailable. One model loads at a time,
+        so that two requests never load the same one twice, while requests for loaded models go on
+        being served."""
         name = name or self.default_name
-        engine = self._cached(name)
+        engine = self._current(name)
         if engine is not None:
             return engine
         path = self.paths().get(name)  # before waiting: an unknown name never waits for a load
@@ -70,37 +94,54 @@ class Models:
                 raise ModelUnavailable(f"no model file at {self.settings.model_path}")
             raise UnknownModel(name)
         with self._loading:
-            engine = self._cached(name)  # loaded by the request that held the loading lock
+            engine = self._current(name)  # loaded by the request that held the loading lock
             if engine is not None:
                 return engine
-            engine = self._load(name, path)
+            stamp = identity(path)  # before loading: a file replaced meanwhile is loaded again on next use
+            engine = self._load(name, path, stamp)
             with self._lock:
-                self._loaded[name] = engine
+                self._loaded[name] = (stamp, engine)
                 self._evict()
             return engine
 
-    def _cached(self, name):
+    def _current(self, name):
+        """The loaded Recognizer of `name` if its file has not changed since; a changed or deleted
+        file's Recognizer is let go."""
         with self._lock:
-            if name in self._failed:
-                raise ModelUnavailable(self._failed[name])
-            if name in self._loaded:
+            entry = self._loaded.get(name)
+        path = entry[1].path if entry else self.paths().get(name) if name in self._failed else None
+        stamp = identity(path) if path else None
+        with self._lock:
+            failed = self._failed.get(name)
+            if failed and failed[0] == stamp:
+                raise ModelUnavailable(failed[1])
+            entry = self._loaded.get(name)
+            if entry and entry[0] == stamp:
                 self._loaded.move_to_end(name)
-                return self._loaded[name]
+                return entry[1]
+            if entry:
+                del self._loaded[name]
+                log.info("model %s changed on disk (%s); it is read again from its file", name,
+                         "deleted" if stamp is None else "replaced")
         return None
 
-    def _load(self, name, path):
+    def _load(self, name, path, stamp):
         from handwriting.engine.recognition import Recognizer
 
         with self._lock:  # one line reader serves every model: 0.7 s and 19 MB less per model loaded
-            shared = next((loaded.lines for loaded in self._loaded.values() if loaded.lines), None)
+            shared = next((engine.lines for _, engine in self._loaded.values() if engine.lines), None)
+        started = time.perf_counter()
         try:
             engine = Recognizer(path, self.settings, lines=shared)
             engine.warm()
         except Exception as error:
             with self._lock:
-                self._failed[name] = f"{path.name} cannot be loaded: {type(error).__name__}"
+                self._failed[name] = (stamp, f"{path.name} cannot be loaded: {type(error).__name__}")
             log.error("model %s not loaded from %s: %s: %s", name, path, type(error).__name__, error)
-            raise ModelUnavailable(self._failed[name]) from None
+            raise ModelUnavailable(self._failed[name][1]) from None
+        metrics.model_loaded(name, time.perf_counter() - started)
+        with self._lock:
+            self._failed.pop(name, None)
         log.info("model %s (%s) loaded from %s", name, engine.version, path)
         return engine
 
@@ -113,5 +154,7 @@ class Models:
                 del self._loaded[name]
 
     def ready(self):
-        """Whether the default model is loaded, which is what readiness means."""
-        return self.default_name in self._loaded
+        """Whether the default model is loaded and its file unchanged since, which is what readiness means."""
+        with self._lock:
+            entry = self._loaded.get(self.default_name)
+        return entry is not None and entry[0] == identity(entry[1].path)

@@ -85,7 +85,8 @@ def test_invalid_crops_is_400(client, spec, digits_png):
 def test_no_file_part_is_400(client, spec):
     refused(spec, client.post(URL, data={"other": "x"}), 400, "missing_file")
     refused(spec, client.post(URL), 400, "missing_file")
-    refused(spec, client.post(URL, data=b"\x89PNG", content_type="text/plain"), 400, "missing_file")
+    body = refused(spec, client.post(URL, data=b"\x89PNG", content_type="text/plain"), 400, "missing_file")
+    assert "image/png" in body["error"]["message"]  # says how a raw body is sent
 
 
 def test_empty_file_is_400(client, spec):
@@ -230,3 +231,35 @@ def _random_image(height, width, seed, fmt):
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, fmt)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mimetype", ["image/png", "image/x-anything"])
+def test_a_raw_image_body_is_read(client, spec, digits_png, mimetype):
+    """curl -H 'Content-Type: image/png' --data-binary @digits.png: the body is the image, the options
+    are in the query string; the type's subtype is not trusted, the bytes are."""
+    body = conforms(spec, client.post(f"{URL}?crops=1", data=digits_png, content_type=mimetype))
+    assert body["text"] == "".join(map(str, DIGITS)) and all("crop" in p for p in body["predictions"])
+    refused(spec, client.post(URL, data=b"", content_type="image/png"), 400, "empty_file")
+    refused(spec, client.post(URL, data=b"plain words " * 20, content_type="image/png"), 400, "not_an_image")
+
+
+def test_two_file_parts_are_refused_until_batches_land(client, spec, digits_png):
+    files = [(io.BytesIO(digits_png), "a.png"), (io.BytesIO(digits_png), "b.png")]
+    body = refused(spec, client.post(URL, data={"file": files}), 400, "too_many_files")
+    assert "2 parts" in body["error"]["message"]
+
+
+def test_preview_is_the_decoded_image_as_png_within_the_working_side(client, app):
+    """What the page shows for formats browsers cannot (TIFF): the upright image the service read."""
+    side = app.extensions["digit_reader"]["settings"].working_side
+    wide = np.full((300, side * 2), 255, np.uint8)
+    wide[100:200, 50:150] = 0
+    tiff = io.BytesIO()
+    Image.fromarray(wide).save(tiff, "TIFF", compression="tiff_lzw")
+    response = client.post("/api/preview", data={"file": (io.BytesIO(tiff.getvalue()), "scan.tif")})
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    shown = np.asarray(Image.open(io.BytesIO(response.data)).convert("L"))
+    assert shown.shape == (150, side)
+    assert shown[50:100, 25:75].max() < 10 and shown[:, 100:].min() > 245
+    refused_answer = client.post("/api/preview", data=b"not an image at all", content_type="image/tiff")
+    assert refused_answer.status_code == 400 and refused_answer.get_json()["error"]["code"] == "not_an_image"

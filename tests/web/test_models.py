@@ -3,6 +3,7 @@ import base64
 import dataclasses
 import io
 import json
+import shutil
 
 import cv2
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 
 from handwriting import config
-from handwriting.engine import explain
+from handwriting.engine import explain, model_io
 from handwriting.web import registry
 from handwriting.web.app import create_app
 from helpers import URL, conforms, refused
@@ -37,7 +38,7 @@ def test_every_shipped_model_is_listed_with_its_metadata(client, spec):
         assert rows[name]["test_accuracy"] == meta["test_accuracy"] > 0.8
         assert rows[name]["parameters"] == meta["params"]
         assert rows[name]["size_bytes"] == (config.ROOT / "models" / f"{name}.keras").stat().st_size
-    assert rows["digit_cnn"]["loaded"]
+        assert rows[name]["trained"] == meta["date"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -53,7 +54,6 @@ def test_model_is_also_a_query_and_json_option(client, spec, digits_png):
     by_query = conforms(spec, client.post(f"{URL}?model=digit_advanced", data=upload(digits_png)))
     by_json = conforms(spec, client.post(URL, json={"image": base64.b64encode(digits_png).decode(), "model": "digit_advanced"}))
     assert by_query["model"]["name"] == by_json["model"]["name"] == "digit_advanced"
-    assert client.get("/api/models").get_json()["models"][0]["loaded"]
 
 
 @pytest.mark.parametrize("name", ["nope", "../models/digit_cnn", "digit_cnn.keras", ".digit_cnn.partial", "DIGIT_CNN"])
@@ -78,9 +78,9 @@ def test_the_registry_holds_at_most_its_limit_and_keeps_the_default(tmp_path):
     base = models.get()
     for name in ("a", "b", "c"):
         assert models.get(name).path.stem == name
-        assert len([row for row in models.listing() if row["loaded"]]) <= 2
+        assert len(models._loaded) <= 2
     assert models.get() is base and models.ready()
-    assert [row["name"] for row in models.listing() if row["loaded"]] == ["base", "c"]
+    assert sorted(models._loaded) == ["base", "c"]
     (tmp_path / "d.keras").symlink_to(source)
     assert "d" in [row["name"] for row in models.listing()]  # a model trained while serving appears
     with pytest.raises(registry.UnknownModel):
@@ -109,13 +109,61 @@ def test_every_model_the_registry_holds_shares_one_line_reader(tmp_path):
     assert base is not other and base.lines is not None and other.lines is base.lines
 
 
-def test_a_model_that_fails_to_load_is_503_and_not_retried(tmp_path, spec, digits_png, recognizer):
+def test_a_model_that_fails_to_load_is_503_until_its_file_changes(tmp_path, spec, digits_png, recognizer):
     (tmp_path / "broken.keras").write_bytes(b"not a model")
     settings = dataclasses.replace(config.settings(), models_dir=tmp_path)
     client = create_app(recognizer=recognizer, settings=settings).test_client()
     for _ in range(2):
         refused(spec, client.post(URL, data=upload(digits_png, model="broken")), 503, "model_unavailable")
     assert conforms(spec, client.post(URL, data=upload(digits_png)))["text"] == "721"
+    shutil.copyfile(config.ROOT / "models" / "digit_linear.keras", tmp_path / "broken.keras")
+    assert conforms(spec, client.post(URL, data=upload(digits_png, model="broken")))["model"]["name"] == "broken"
+
+
+def served_folder(folder, source, version):
+    """A models folder whose default model, `served`, is a copy of a shipped one, with its card."""
+    path = folder / "served.keras"
+    shutil.copyfile(config.ROOT / "models" / f"{source}.keras", folder / ".served.partial.keras")
+    meta = {**json.loads((config.ROOT / "models" / f"{source}.json").read_text()), "name": "served", "date": version}
+    model_io.publish(folder / ".served.partial.keras", path, meta)
+    return dataclasses.replace(config.settings(), models_dir=folder, model_path=path)
+
+
+def test_a_model_replaced_while_serving_is_served_from_its_new_file(tmp_path, spec, digits_png, recognizer):
+    """Training publishes over the served file: the next answer is read by the new model and names
+    its version, in every worker, since each checks the file on use."""
+    client = create_app(settings=served_folder(tmp_path, "digit_linear", "v1")).test_client()
+    assert conforms(spec, client.post(URL, data=upload(digits_png)))["model"] == {"name": "served", "version": "v1"}
+    served_folder(tmp_path, "digit_cnn", "v2")
+    body = conforms(spec, client.post(URL, data=upload(digits_png)))
+    assert body["model"] == {"name": "served", "version": "v2"}
+    shipped = recognizer.read(digits_png).digits  # the same weights as v2
+    assert [p["probability"] for p in body["predictions"]] == [round(d.probability, 4) for d in shipped]
+    assert client.get("/api/ready").status_code == 200
+
+
+def test_a_deleted_model_is_503_until_it_is_back(tmp_path, spec, digits_png):
+    settings = served_folder(tmp_path, "digit_linear", "v1")
+    client = create_app(settings=settings).test_client()
+    assert client.get("/api/ready").status_code == 200
+    (tmp_path / "served.keras").rename(tmp_path / "kept")
+    refused(spec, client.post(URL, data=upload(digits_png)), 503, "model_unavailable")
+    assert client.get("/api/ready").status_code == 503 and client.get("/api/health").get_json()["ready"] is False
+    assert client.get("/api/models").get_json()["models"] == []
+    (tmp_path / "kept").rename(tmp_path / "served.keras")
+    assert conforms(spec, client.post(URL, data=upload(digits_png)))["model"]["version"] == "v1"
+
+
+def test_the_listing_is_the_same_whichever_worker_answers(tmp_path):
+    """Two registries stand for two workers, one of which has loaded more models: GET /api/models
+    shows what is on disk, nothing that differs between them."""
+    for name in ("base", "other"):
+        (tmp_path / f"{name}.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+    settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
+    busy, idle = registry.Models(settings), registry.Models(settings)
+    busy.get()
+    busy.get("other")
+    assert busy.listing() == idle.listing() and [row["name"] for row in idle.listing()] == ["base", "other"]
 
 
 def test_explain_adds_a_heatmap_over_each_crop(client, spec, digits_png):

@@ -3,14 +3,20 @@ free port, spoken to over real HTTP."""
 import base64
 import io
 import json
+import os
+import re
+import shutil
 import struct
+import subprocess
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import call, compose, multipart, started
+from handwriting.engine import model_io
+from helpers import ROOT, Server, call, compose, free_port, multipart, ready, started
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -130,3 +136,89 @@ def test_each_worker_loads_the_model_and_the_log_holds_no_image(server, digits_p
     assert log.count("Booting worker") == WORKERS
     assert encoded[:40] not in log and "iVBOR" not in log
     assert "Exception in post_request hook" not in log
+
+
+def test_metrics_add_up_every_workers_answers_in_per_process_files(server):
+    """Whichever worker answers GET /metrics counts what every worker did: each loaded the model
+    once, and the health probes are all there, from files kept per worker, not per request."""
+    def count(text, line):
+        return sum(float(row.rsplit(" ", 1)[1]) for row in text.splitlines() if row.startswith(line))
+
+    health = 'digit_reader_requests_total{endpoint="/api/health",method="GET",status="200"}'
+    before = count(call(server.port, "GET", "/metrics")[2].decode(), health)
+    for i in range(8):
+        assert call(server.port, "GET", "/api/health", headers={"X-Request-ID": f"probe-{i}"})[0] == 200
+    for _ in range(4):  # new connections, so either worker may answer
+        status, headers, raw = call(server.port, "GET", "/metrics")
+        assert status == 200 and headers["Content-Type"].startswith("text/plain")
+        assert count(raw.decode(), health) - before == 8
+        assert count(raw.decode(), 'digit_reader_model_load_seconds_count{model="digit_cnn"}') == WORKERS
+    server.wait_for(lambda: "probe-7" in server.log())
+    assert all(f'"GET /api/health HTTP/1.1" 200' in line for line in server.log().splitlines() if "probe-" in line)
+    workers = re.findall(r"Booting worker with pid: (\d+)", server.log())
+    folders = {path.parent for pid in workers for path in Path("/dev/shm").glob(f"digit-reader-metrics-*/*_{pid}.db")}
+    assert len(folders) == 1
+    names = sorted(path.name for path in folders.pop().iterdir())
+    assert names == sorted(f"{kind}_{pid}.db" for kind in ("counter", "histogram") for pid in workers)
+
+
+def test_start_up_prints_no_tensorflow_noise(server):
+    log = server.log()
+    for noise in ("absl::InitializeLog", "cuInit", "oneDNN custom operations", "cuda drivers", "cpu_feature_guard"):
+        assert noise not in log
+
+
+def publish(folder, source, version):
+    """Publish a shipped model as `served.keras`, as training does: the model in one step, then its card."""
+    partial = folder / ".served.partial.keras"
+    shutil.copyfile(ROOT / "models" / f"{source}.keras", partial)
+    meta = {**json.loads((ROOT / "models" / f"{source}.json").read_text()), "name": "served", "date": version}
+    model_io.publish(partial, folder / "served.keras", meta)
+
+
+def test_every_worker_serves_the_model_file_on_disk(tmp_path, digits_png, monkeypatch):
+    """Replaced while serving, every worker's next answer is read by the new file and names it;
+    deleted, every worker answers 503; stopped, the metrics folder is gone."""
+    models = tmp_path / "models"
+    models.mkdir()
+    publish(models, "digit_linear", "v1")
+    monkeypatch.setenv("HANDWRITING_MODELS_DIR", str(models))
+    monkeypatch.setenv("HANDWRITING_MODEL", str(models / "served.keras"))
+    body, content_type = multipart({"file": ("digits.png", digits_png)})
+
+    def answers(count=2 * WORKERS):
+        return [call(running.port, "POST", "/api/digit_recognize", body, {"Content-Type": content_type})
+                for _ in range(count)]
+
+    run = started(tmp_path, WORKERS, 2)
+    running = next(run)
+    try:
+        assert {json.loads(raw)["model"]["version"] for _, _, raw in answers()} == {"v1"}
+        publish(models, "digit_cnn", "v2")
+        assert {json.loads(raw)["model"]["version"] for _, _, raw in answers()} == {"v2"}
+        (models / "served.keras").unlink()
+        assert {(status, json.loads(raw)["error"]["code"]) for status, _, raw in answers()} == {(503, "model_unavailable")}
+        assert call(running.port, "GET", "/api/ready")[0] == 503
+        workers = re.findall(r"Booting worker with pid: (\d+)", running.log())
+        folders = {p.parent for pid in workers for p in Path("/dev/shm").glob(f"digit-reader-metrics-*/*_{pid}.db")}
+        assert len(folders) == 1
+    finally:
+        run.close()
+    assert not folders.pop().exists()
+
+
+def test_a_missing_model_is_an_error_in_the_start_up_log(tmp_path):
+    port, log_path = free_port(), tmp_path / "server.log"
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", "HANDWRITING_MODEL": str(tmp_path / "none.keras")}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(["./run_app.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    running = Server(port, log_path, process)
+    try:
+        running.wait_for(lambda: "ERROR" in running.log())
+        line = next(row for row in running.log().splitlines() if "ERROR" in row)
+        assert "none.keras" in line and "/api/ready answers 503" in line
+        running.wait_for(lambda: ready(port) is False and call(port, "GET", "/api/health")[0] == 200)
+        assert call(port, "GET", "/api/ready")[0] == 503
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
