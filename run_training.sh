@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Train the digit model: ./run_training.sh [--data PATH] [--epochs N] [--batch-size N] [--seed N] [--arch NAME] [--out PATH]
+# Train the digit model: ./run_training.sh --help lists every option with its default.
 set -euo pipefail
+export HANDWRITING_PROG="$0"  # the name --help and the error lines give the command
 cd "$(dirname "$0")"
 source ./scripts/bootstrap.sh
 exec "$VENV/bin/python" -m handwriting.training.train "$@"

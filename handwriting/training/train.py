@@ -17,31 +17,54 @@ from handwriting import cli, config
 from handwriting.engine import model_io
 
 VALIDATION = 5000
+ARCHITECTURES = ("cnn", "advanced", "linear")  # architectures.ARCHITECTURES, named here so that --help needs no Keras
+
+
+def build_parser():
+    """The command line; every option with its default and, where there are few, its choices. The
+    program's name is run_training.sh's when it starts us (HANDWRITING_PROG)."""
+    from handwriting.training import datasets
+
+    settings = config.settings()
+    parser = cli.Parser(prog=os.environ.get("HANDWRITING_PROG") or "python -m handwriting.training.train",
+                        description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--data", metavar="MNIST.npz",
+        help="MNIST in Keras' .npz layout (default: $HANDWRITING_MNIST, else Keras downloads it)")
+    add("--data-root", type=Path, default=settings.data_root, metavar="DIR",
+        help="folder of the extra digit sets (default: $HANDWRITING_DATA, else %(default)s)")
+    add("--sets", default=",".join(datasets.TRAINABLE), metavar="SET,SET,...",
+        help=f"sets to learn from, comma-separated, from {', '.join(datasets.TRAINABLE)} (default: all of "
+             "them; ARDIS IV only chooses the epoch, its licence keeps it out of a model)")
+    add("--epochs", type=int, default=30, metavar="N", help="most epochs; early stopping may end sooner (default: %(default)s)")
+    add("--batch-size", type=int, default=128, metavar="N", help="images per training step (default: %(default)s)")
+    add("--learning-rate", type=float, default=2e-3, metavar="RATE", help="peak learning rate (default: %(default)s)")
+    add("--seed", type=int, default=42, metavar="N",
+        help="seeds the split, the composition and the weights (default: %(default)s)")
+    add("--arch", default="cnn", choices=ARCHITECTURES,
+        help="network: cnn (the shipped model's), advanced (deeper, separable convolutions) or linear "
+             "(a baseline without convolutions) (default: %(default)s)")
+    add("--init", type=Path, metavar="MODEL.keras",
+        help="start from this model's weights (default: none, random weights)")
+    add("--out", type=Path, default=config.ROOT / "models" / "digit_trained.keras", metavar="MODEL.keras",
+        help="where the model and its card (.json) go; an existing file needs --force (default: %(default)s)")
+    add("--force", action="store_true",
+        help="replace --out when it exists; a shipped model is never replaced unasked (default: off)")
+    add("--subset", type=int, metavar="N", help="train on a random N of the training images, for quick runs "
+        "(default: all of them)")
+    add("--patience", type=int, default=8, metavar="N", help="early-stopping patience in epochs (default: %(default)s)")
+    add("--reports", type=Path, metavar="DIR",
+        help=f"folder for the history and the curves (default: $HANDWRITING_REPORTS, else {settings.reports_dir})")
+    add("--tensorboard", type=Path, metavar="DIR", help="write TensorBoard logs to this folder (default: none)")
+    add("--no-augment", action="store_true",
+        help="train on the plain images (default: off: each image is distorted anew every epoch)")
+    return parser
 
 
 def parse_args(argv=None):
     from handwriting.training import datasets
 
-    parser = cli.Parser(prog="python -m handwriting.training.train", description=__doc__.splitlines()[0])
-    add = parser.add_argument
-    add("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else Keras' download)")
-    add("--data-root", type=Path, default=config.settings().data_root,
-        help="folder of the extra digit sets (default: $HANDWRITING_DATA, else ../shared/data)")
-    add("--sets", default=",".join(datasets.TRAINABLE),
-        help=f"comma-separated sets to learn from (default: %(default)s; ARDIS IV only validates)")
-    add("--epochs", type=int, default=30, help="most epochs; early stopping may end sooner (default: %(default)s)")
-    add("--batch-size", type=int, default=128, help="default: %(default)s")
-    add("--learning-rate", type=float, default=2e-3, help="peak learning rate (default: %(default)s)")
-    add("--seed", type=int, default=42, help="seeds the split, the composition and the weights (default: %(default)s)")
-    add("--arch", default="cnn", help="cnn, advanced or linear (default: %(default)s)")
-    add("--init", type=Path, help="start from this .keras model's weights instead of random ones")
-    add("--out", type=Path, default=config.ROOT / "models" / "digit_trained.keras", help="default: %(default)s")
-    add("--force", action="store_true", help="replace --out when it exists (a shipped model is never replaced unasked)")
-    add("--subset", type=int, help="train on a random N of the training images (quick runs)")
-    add("--patience", type=int, default=8, help="early-stopping patience in epochs (default: %(default)s)")
-    add("--reports", type=Path, help="folder for history and curves (default: reports/)")
-    add("--tensorboard", type=Path, help="write TensorBoard logs to this folder")
-    add("--no-augment", action="store_true", help="train on the plain images")
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")

@@ -1,11 +1,12 @@
 """The training CLI end to end on a small subset, and its one-line refusals of bad input."""
 import json
 import re
+import subprocess
 
 import numpy as np
 import pytest
 
-from helpers import assert_refused, run_module
+from helpers import ROOT, assert_refused, run_module
 
 pytestmark = [pytest.mark.slow]
 
@@ -128,3 +129,24 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, mnist_path, problem):
     args = [str(part).format(tmp=tmp_path) for pair in options.items() for part in pair]
     result = train(tmp_path, *args)
     assert_refused(result, ERROR, reason)
+
+
+def test_run_training_help_names_itself_and_gives_every_default_and_choice():
+    result = subprocess.run(["./run_training.sh", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.startswith("usage: ./run_training.sh "), result.stderr
+    assert "{cnn,advanced,linear}" in result.stdout and "python -m" not in result.stdout
+    refused = subprocess.run(["./run_training.sh", "--arch", "resnet"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2 and refused.stderr.startswith("./run_training.sh: error: argument --arch")
+
+
+def test_every_option_has_help_with_its_default():
+    from handwriting.training import architectures
+    from handwriting.training.train import ARCHITECTURES, build_parser
+
+    options = [action for action in build_parser()._actions if action.dest != "help"]
+    assert len(options) >= 15
+    for action in options:
+        assert action.help and "(default: " in action.help, action.option_strings
+    assert set(ARCHITECTURES) == set(architectures.ARCHITECTURES)
+    assert next(a for a in options if a.dest == "arch").choices == ARCHITECTURES
