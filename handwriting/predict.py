@@ -1,23 +1,42 @@
 """Read the numbers in image files: `python -m handwriting.predict IMAGE [IMAGE ...]`.
 
-Prints the number read per image (the whole Reading as JSON with --json). An image that cannot
-be read gets a one-line error and exit code 2, and the other images are still read.
+Prints the numbers read per image, as written (the whole Reading as JSON with --json). An image
+that cannot be read gets a one-line error and exit code 2, and the other images are still read.
 """
+import argparse
 import json
 import sys
 from pathlib import Path
 
-from handwriting import cli
+from handwriting import cli, config
+from handwriting.engine.model_io import scan
+
+LABEL_HEIGHT = 0.45  # a label's text height, as a share of the median digit's height on the overlay
+MIN_FONT_SCALE = 0.4  # OpenCV's font scale below which a label stops being readable (about 9 px tall)
 
 
 def parse_args(argv=None):
     parser = cli.Parser(prog="python -m handwriting.predict", description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="+", type=Path)
-    parser.add_argument("--model", type=Path, help="Keras model (default: the shipped one)")
+    parser.add_argument("--model", type=model_path, metavar="NAME|PATH",
+                        help="a model name as GET /api/models lists them (the .keras files in models/), or the "
+                             "path of a .keras file (default: the shipped model, $HANDWRITING_MODEL)")
     parser.add_argument("--json", action="store_true", help="print each Reading as JSON")
     parser.add_argument("--overlay", type=Path, help="PNG with boxes and digits drawn over the image")
     parser.add_argument("--plot", type=Path, help="PNG bar chart of each digit's probabilities")
     return parser.parse_args(argv)
+
+
+def model_path(value):
+    """--model: a .keras file, else a name from the models folder, as the API takes them."""
+    settings = config.settings()
+    if Path(value).is_file():
+        return Path(value)
+    named = scan(settings.models_dir, settings.model_path)
+    if value in named:
+        return named[value]
+    names = ", ".join(named) or f"none in {settings.models_dir}"
+    raise argparse.ArgumentTypeError(f"{value!r} is neither a model name ({names}) nor a .keras file")
 
 
 def per_image(path, image, count):
@@ -25,21 +44,69 @@ def per_image(path, image, count):
     return path if count == 1 else path.with_name(f"{path.stem}-{image.stem}{path.suffix}")
 
 
+def _shared(a, b):
+    """The area two rectangles (left, top, right, bottom) share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def label_places(boxes, sizes, width, height):
+    """Where each box's label goes on a width x height canvas: (variant, rectangle) or None.
+
+    `boxes` are (left, top, right, bottom); `sizes` gives each label's variants, longest first, as
+    (width, height). A label is tried above its box, below it and over its top, centred on the box
+    and slid along it, always whole within the canvas and never over another label; of those
+    places, the one that hides the least of any box wins, the longer variant and the earlier place
+    on ties. A label with no such place is left out: its box still shows the digit's place."""
+    placed, answer = [], []
+    for left, top, right, bottom in boxes:
+        spots = []
+        for variant, (w, h) in enumerate(sizes[len(answer)]):
+            if w > width or h > height:
+                continue
+            for y in [y for y in (top - h, bottom) if 0 <= y <= height - h] + [min(top, height - h)]:
+                for x in ((left + right - w) // 2, left, right - w):
+                    x = min(max(x, 0), width - w)
+                    spots.append((variant, (x, y, x + w, y + h)))
+        free = [spot for spot in spots if not any(_shared(spot[1], label) for label in placed)]
+        chosen = min(free, key=lambda spot: sum(_shared(spot[1], box) for box in boxes), default=None)
+        if chosen is not None:
+            placed.append(chosen[1])
+        answer.append(chosen)
+    return answer
+
+
 def draw_overlay(rgb, reading, path):
+    """The image with a box per digit and a label with the digit and its probability, each label
+    readable: on a lightened patch, never over another label, never cut by the image's edge."""
     import cv2
+    import numpy as np
 
     canvas = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    scale = canvas.shape[1] / reading.width
-    thickness = max(1, round(max(canvas.shape[:2]) / 400))
-    for digit in reading.digits:
-        box = digit.box
-        top_left = (round(box.x * scale), round(box.y * scale))
-        bottom_right = (round((box.x + box.width) * scale), round((box.y + box.height) * scale))
-        cv2.rectangle(canvas, top_left, bottom_right, (40, 40, 220), thickness)
-        label = f"{digit.digit} {digit.probability:.0%}"
-        size = max(0.4, box.height * scale / 80)
-        cv2.putText(canvas, label, (top_left[0], max(12, top_left[1] - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    size, (30, 140, 30), thickness, cv2.LINE_AA)
+    height, width = canvas.shape[:2]
+    scale = width / reading.width
+    thickness = max(1, round(max(height, width) / 400))
+    boxes = [(round(d.box.x * scale), round(d.box.y * scale), round((d.box.x + d.box.width) * scale),
+              round((d.box.y + d.box.height) * scale)) for d in reading.digits]
+    for left, top, right, bottom in boxes:
+        cv2.rectangle(canvas, (left, top), (right, bottom), (40, 40, 220), thickness)
+    median = float(np.median([bottom - top for _, top, _, bottom in boxes])) if boxes else 0.0
+    font, font_scale = cv2.FONT_HERSHEY_SIMPLEX, max(MIN_FONT_SCALE, LABEL_HEIGHT * median / 22)  # 22 px at scale 1
+    stroke, pad = max(1, round(font_scale)), max(2, round(3 * font_scale))
+    texts = [(f"{d.digit} {d.probability:.0%}", str(d.digit)) for d in reading.digits]
+
+    def size(text):
+        (w, h), base = cv2.getTextSize(text, font, font_scale, stroke)
+        return w + 2 * pad, h + base + 2 * pad
+
+    places = label_places(boxes, [[size(text) for text in variants] for variants in texts], width, height)
+    for variants, place in zip(texts, places):
+        if place is None:
+            continue
+        variant, (x0, y0, x1, y1) = place
+        canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] // 3 + 170  # lightened, so that ink below still shows
+        base = cv2.getTextSize(variants[variant], font, font_scale, stroke)[1]
+        cv2.putText(canvas, variants[variant], (x0 + pad, y1 - pad - base), font, font_scale, (30, 140, 30),
+                    stroke, cv2.LINE_AA)
     if not cv2.imwrite(str(path), canvas):
         raise OSError(f"cannot write {path}")
 

@@ -12,9 +12,8 @@ from handwriting import config
 from handwriting.bench import synth
 from handwriting.engine.decoding import decode
 from handwriting.engine.recognition import Recognizer
+from handwriting.predict import label_places
 from helpers import ROOT
-
-pytestmark = [pytest.mark.slow]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -60,12 +59,14 @@ def plain(files):
                    "--overlay", folder / "overlay.png", "--plot", folder / "plot.png")
 
 
+@pytest.mark.slow
 def test_each_image_gets_its_reading_on_one_line(files, readings, plain):
     assert readings["number"].text and "\n" in readings["lines"].text  # the fixtures hold what they should
     expected = [f"{files[name]}: {' / '.join(readings[name].text.splitlines())}" for name in ("number", "lines")]
     assert plain.stdout.splitlines() == expected
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_is_one_error_line_and_exit_code_2(files, plain):
     assert plain.returncode == 2
     lines = errors(plain)
@@ -78,6 +79,7 @@ def is_png(path):
     return path.is_file() and path.read_bytes()[:8] == PNG_SIGNATURE
 
 
+@pytest.mark.slow
 def test_with_several_images_each_gets_its_own_overlay_and_plot(files, plain):
     folder = files["folder"]
     for stem in ("number", "lines"):
@@ -91,6 +93,7 @@ def test_with_several_images_each_gets_its_own_overlay_and_plot(files, plain):
     assert not (folder / "overlay-notes.png").exists() and not (folder / "plot-notes.png").exists()
 
 
+@pytest.mark.slow
 def test_json_gives_one_parseable_reading_per_image(files, readings):
     result = predict(files, "--json", files["number"], files["lines"], files["notes"])
     assert result.returncode == 2 and len(errors(result)) == 1
@@ -106,6 +109,7 @@ def test_json_gives_one_parseable_reading_per_image(files, readings):
         assert answer["image"] == {"width": reading.width, "height": reading.height}
 
 
+@pytest.mark.slow
 def test_with_one_image_the_overlay_and_plot_keep_their_names(files):
     folder = files["folder"]
     overlay, plot = folder / "single.png", folder / "chart.png"
@@ -114,3 +118,45 @@ def test_with_one_image_the_overlay_and_plot_keep_their_names(files):
     assert is_png(overlay) and is_png(plot)
     with Image.open(plot) as chart:
         assert chart.width > 100 and chart.height > 100
+
+
+@pytest.mark.slow
+def test_a_model_is_chosen_by_the_name_the_api_lists(files, readings):
+    """`--model digit_linear` as `model=digit_linear` in the API; an unknown name is refused with the names."""
+    command = [sys.executable, "-m", "handwriting.predict", files["number"], "--model"]
+    run = lambda *args: subprocess.run([*command, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    named = run("digit_linear", "--json")
+    assert named.returncode == 0, named.stderr
+    linear = Recognizer(config.ROOT / "models" / "digit_linear.keras").read(files["number"].read_bytes())
+    assert json.loads(named.stdout)["text"] == linear.text
+    unknown = run("digit_nothing")
+    assert unknown.returncode == 2 and "digit_cnn" in errors(unknown)[-1] and "digit_nothing" in errors(unknown)[-1]
+
+
+def rectangles_apart(rectangles):
+    return all(a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+               for i, a in enumerate(rectangles) for b in rectangles[i + 1:])
+
+
+def test_labels_wider_than_their_boxes_never_overlap_and_stay_on_the_canvas():
+    """A row of narrow digits (ones) touching each other, two rows close together, and digits at
+    every edge of the canvas: each label is whole on the canvas and apart from every other."""
+    width, height = 200, 90
+    boxes = [(x, 30, x + 8, 60) for x in range(0, 200, 9)] + [(0, 0, 10, 20), (190, 70, 200, 90)]
+    sizes = [[(40, 14), (12, 14)]] * len(boxes)
+    places = label_places(boxes, sizes, width, height)
+    shown = [rect for place in places if place for rect in [place[1]]]
+    assert len(shown) >= len(boxes) // 2, places  # room for many, if not all
+    assert rectangles_apart(shown)
+    assert all(0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height for x0, y0, x1, y1 in shown)
+    for place, size in zip(places, sizes):
+        if place:
+            variant, (x0, y0, x1, y1) = place
+            assert (x1 - x0, y1 - y0) == size[variant]
+
+
+def test_a_label_goes_above_its_box_when_there_is_room_and_inside_the_canvas_at_the_edges():
+    places = label_places([(50, 40, 80, 80), (0, 0, 30, 40), (170, 60, 200, 100)], [[(40, 12)]] * 3, 200, 100)
+    assert places[0] == (0, (45, 28, 85, 40))  # centred above
+    assert places[1][1][1] == 40 and places[1][1][0] == 0  # no room above: below, at the left edge
+    assert places[2][1][2] == 200 and places[2][1][3] == 60  # above, slid in from the right edge
