@@ -1,12 +1,16 @@
 // Digit Reader page: upload or draw, send to /api/digit_recognize, show what the model read.
 // No inline script and no third-party code, so the page runs under a strict Content-Security-Policy.
+// Each tab (upload, draw) keeps its own image and its own reading; the page shows the selected one's.
 "use strict";
 
 (() => {
   const API = "/api/digit_recognize";
+  const PREVIEW_API = "/api/preview";
   const DRAW_DELAY_MS = 350; // debounce while the pen moves
   const LIFT_DELAY_MS = 120; // shorter wait once the pen is lifted
-  const UNSURE = 0.6; // below this probability a digit is flagged
+  const UNSURE = 0.6; // an answer without `doubtful` (an older server): below this a digit is flagged
+  const LABEL_MIN_PX = 14; // the smallest digit label on screen that still reads well
+  const COPIED_MS = 1500;
   const TITLES = {
     not_an_image: "That file is not an image",
     corrupt_image: "The image could not be decoded",
@@ -18,6 +22,7 @@
     unknown_model: "That model is not available",
     not_explainable: "This model cannot show where it looked",
     network: "The server could not be reached",
+    http: "The server answered with an error",
   };
   const HINTS = { // where the API's own message would only repeat the title
     not_explainable: "The linear baseline has no convolutional layers. Pick another model, or turn the heatmaps off.",
@@ -25,6 +30,7 @@
     corrupt_image: "The file may be truncated or damaged. Try saving or exporting it again.",
     empty_file: "The file has no content. Choose another one.",
   };
+  const START = { upload: "Upload an image or draw some digits to start.", draw: "Draw some digits to start." };
 
   const $ = (id) => document.getElementById(id);
   const main = $("main");
@@ -44,23 +50,31 @@
     explain: $("explain"),
     minConfidence: $("min-confidence"),
     minConfidenceValue: $("min-confidence-value"),
+    resultPanel: $("result-panel"),
     status: $("status"),
     error: $("error"),
     errorTitle: $("error-title"),
     errorMessage: $("error-message"),
     result: $("result"),
+    source: $("result-source"),
     text: $("result-text"),
+    copy: $("copy"),
     meta: $("result-meta"),
+    notes: $("result-notes"),
     stage: $("stage"),
     preview: $("preview"),
+    noPreview: $("no-preview"),
     overlay: $("overlay"),
     cards: $("cards"),
+    cardsCount: $("cards-count"),
   };
 
-  let sequence = 0; // the newest request; older answers are dropped
-  let inFlight = null;
-  let lastSource = null; // {blob} or {dataUrl}, to re-read when the options change
-  let previewUrl = null;
+  // What each tab shows: its source (to re-read when an option changes), its last answer or error.
+  const tabs = {
+    upload: { name: "upload", source: null, preview: null, view: null, controller: null, sequence: 0 },
+    draw: { name: "draw", source: null, preview: null, view: null, controller: null, sequence: 0 },
+  };
+  let active = tabs.upload;
 
   // ---- talking to the API -------------------------------------------------------------------
 
@@ -73,38 +87,80 @@
     return `${API}?${params}`;
   }
 
-  async function recognise(source, imageUrl) {
-    const id = ++sequence;
-    if (inFlight) inFlight.abort();
-    inFlight = new AbortController();
-    lastSource = source;
-    setBusy("Reading…");
-    let body;
-    let headers = {};
+  function requestBody(source) {
     if (source.blob) {
-      body = new FormData();
-      body.append("file", source.blob, source.blob.name || "image");
-    } else {
-      body = JSON.stringify({ image: source.dataUrl });
-      headers = { "Content-Type": "application/json" };
+      const form = new FormData();
+      form.append("file", source.blob, source.blob.name || "image");
+      return { body: form, headers: {} };
     }
-    let response;
-    let payload;
+    return { body: JSON.stringify({ image: source.dataUrl }), headers: { "Content-Type": "application/json" } };
+  }
+
+  // The answer's JSON, or an error view for what is not the API's JSON (a proxy's HTML 502 page).
+  async function answerOf(response) {
+    const type = response.headers.get("Content-Type") || "";
+    if (type.includes("application/json")) {
+      try {
+        return await response.json();
+      } catch (error) {
+        if (error.name === "AbortError") throw error;
+      }
+    }
+    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+    return {
+      success: false,
+      error: {
+        code: "http",
+        message: `${status}, and not the service's JSON: the service, or a proxy in front of it, failed before `
+          + "it could answer. Try again in a moment; if it lasts, the server's log says why.",
+      },
+    };
+  }
+
+  async function recognise(tab, source) {
+    const id = ++tab.sequence;
+    if (tab.controller) tab.controller.abort();
+    const controller = new AbortController();
+    tab.controller = controller;
+    tab.source = source;
+    if (tab === active) setBusy("Reading…");
+    let view;
     try {
-      response = await fetch(query(), { method: "POST", body, headers, signal: inFlight.signal });
-      payload = await response.json();
+      const { body, headers } = requestBody(source);
+      const response = await fetch(query(), { method: "POST", body, headers, signal: controller.signal });
+      const payload = await answerOf(response);
+      view = payload.success ? { payload, preview: await tab.preview } : { error: payload.error };
     } catch (error) {
-      if (error.name === "AbortError" || id !== sequence) return;
-      showError("network", "Check your connection and try again.");
-      return;
+      if (error.name === "AbortError" || id !== tab.sequence) return;
+      view = { error: { code: "network", message: "Check your connection and try again." } };
     }
-    if (id !== sequence) return;
-    inFlight = null;
-    if (!payload.success) {
-      showError(payload.error.code, payload.error.message);
-      return;
+    if (id !== tab.sequence) return;
+    tab.controller = null;
+    tab.view = view;
+    if (tab === active) {
+      render(tab);
+      if (tab.name === "upload" && view.payload) bringIntoView();
     }
-    showResult(payload, imageUrl);
+  }
+
+  // A URL the page can show for the uploaded file: the file itself when the browser decodes it,
+  // else the image as the server decoded it (TIFF, which browsers do not show), else null.
+  async function previewOf(file) {
+    try {
+      const bitmap = await createImageBitmap(file);
+      bitmap.close();
+      return URL.createObjectURL(file);
+    } catch (error) {
+      const form = new FormData();
+      form.append("file", file, file.name || "image");
+      try {
+        const response = await fetch(PREVIEW_API, { method: "POST", body: form });
+        const type = response.headers.get("Content-Type") || "";
+        return response.ok && type.startsWith("image/") ? URL.createObjectURL(await response.blob()) : null;
+      } catch (failure) {
+        return null;
+      }
+    }
   }
 
   // ---- showing results ------------------------------------------------------------------------
@@ -123,6 +179,24 @@
     return text ? text.charAt(0).toUpperCase() + text.slice(1).replace(/([^.!?])$/, "$1.") : "";
   }
 
+  function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+  }
+
+  function render(tab) {
+    const view = tab.view;
+    if (!view) {
+      els.result.hidden = true;
+      els.error.hidden = true;
+      setStatus(tab.controller ? "Reading…" : START[tab.name]);
+      if (tab.controller) els.status.classList.add("busy");
+    } else if (view.error) {
+      showError(view.error.code, view.error.message);
+    } else {
+      showResult(view.payload, view.preview, tab);
+    }
+  }
+
   function showError(code, message) {
     els.errorTitle.textContent = TITLES[code] || "The image could not be read";
     els.errorMessage.textContent = HINTS[code] || sentence(message);
@@ -136,10 +210,47 @@
     return `${value >= 99.95 || value < 0.05 ? value.toFixed(0) : value.toFixed(1)}%`;
   }
 
+  function doubtful(prediction) {
+    return prediction.doubtful ?? prediction.probability < UNSURE;
+  }
+
   function svg(name, attributes) {
     const node = document.createElementNS("http://www.w3.org/2000/svg", name);
     for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
     return node;
+  }
+
+  function shared(a, b) {
+    const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+    const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+    return w > 0 && h > 0 ? w * h : 0;
+  }
+
+  // Where each digit's label goes, in image pixels, or null: above its box, else below, else over
+  // its top, slid along the box to stay whole in the image, never over another label, hiding the
+  // least of any box; a label with no such place is left out (its box and card remain).
+  function labelPlaces(boxes, size, width, height) {
+    const placed = [];
+    return boxes.map((box) => {
+      if (size > width || size > height) return null;
+      const rows = [box.y - size, box.y + box.h].filter((y) => y >= 0 && y <= height - size);
+      rows.push(Math.min(box.y, height - size));
+      const spots = [];
+      for (const y of rows) {
+        for (const x of [box.x + (box.w - size) / 2, box.x, box.x + box.w - size]) {
+          spots.push({ x: Math.min(Math.max(x, 0), width - size), y, w: size, h: size });
+        }
+      }
+      let best = null;
+      let hidden = Infinity;
+      for (const spot of spots) {
+        if (placed.some((label) => shared(spot, label) > 0)) continue;
+        const covered = boxes.reduce((sum, other) => sum + shared(spot, other), 0);
+        if (covered < hidden) [best, hidden] = [spot, covered];
+      }
+      if (best) placed.push(best);
+      return best;
+    });
   }
 
   function drawOverlay(payload) {
@@ -148,24 +259,32 @@
     overlay.replaceChildren();
     overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
     els.stage.style.aspectRatio = `${width} / ${height}`;
-    for (const prediction of payload.predictions) {
-      const { x, y, width: w, height: h } = prediction.box;
-      const side = Math.min(width, height);
-      const tagSize = Math.min(Math.max(h * 0.25, side / 18), side / 7);
-      const unsure = prediction.probability < UNSURE ? " unsure" : "";
-      overlay.append(svg("rect", {
-        class: `box${unsure}`, x, y, width: w, height: h, rx: Math.min(w, h) * 0.08,
+    const shown = Math.min(els.stage.clientWidth / width, els.stage.clientHeight / height) || 1;
+    const boxes = payload.predictions.map(({ box }) => ({ x: box.x, y: box.y, w: box.width, h: box.height }));
+    const typical = boxes.map((b) => b.h).sort((a, b) => a - b)[Math.floor(boxes.length / 2)] || 0;
+    const size = Math.max(LABEL_MIN_PX / shown, typical * 0.35);
+    const places = labelPlaces(boxes, size, width, height);
+    payload.predictions.forEach((prediction, index) => {
+      const box = boxes[index];
+      const unsure = doubtful(prediction) ? " doubtful" : "";
+      const rect = svg("rect", {
+        class: `box${unsure}`, x: box.x, y: box.y, width: box.w, height: box.h, rx: Math.min(box.w, box.h) * 0.08,
         "vector-effect": "non-scaling-stroke",
-      }));
-      const tagY = y - tagSize >= 0 ? y - tagSize : y;
-      overlay.append(svg("rect", { class: `tag${unsure}`, x, y: tagY, width: tagSize, height: tagSize }));
+      });
+      const title = svg("title", {});
+      title.textContent = `${prediction.digit}, ${percent(prediction.probability)} sure`;
+      rect.append(title);
+      overlay.append(rect);
+      const place = places[index];
+      if (!place) return;
+      overlay.append(svg("rect", { class: `tag${unsure}`, x: place.x, y: place.y, width: size, height: size }));
       const label = svg("text", {
-        class: "tag-text", x: x + tagSize / 2, y: tagY + tagSize * 0.78,
-        "font-size": tagSize * 0.8, "text-anchor": "middle",
+        class: "tag-text", x: place.x + size / 2, y: place.y + size * 0.8, "font-size": size * 0.85,
+        "text-anchor": "middle",
       });
       label.textContent = String(prediction.digit);
       overlay.append(label);
-    }
+    });
   }
 
   function thumbnail(png, className, label, description) {
@@ -183,10 +302,12 @@
 
   function card(prediction, index) {
     const item = document.createElement("li");
-    item.className = prediction.probability < UNSURE ? "card unsure" : "card";
+    const unsure = doubtful(prediction);
+    item.className = unsure ? "card doubtful" : "card";
     const best = { digit: prediction.digit, probability: prediction.probability };
     const ranked = [best, ...prediction.alternatives].slice(0, 3);
-    item.setAttribute("aria-label", `Digit ${index + 1}: ${prediction.digit}, ${percent(prediction.probability)} sure. `
+    item.setAttribute("aria-label", `Digit ${index + 1}: ${prediction.digit}, ${percent(prediction.probability)} sure`
+      + `${unsure ? ", doubtful" : ""}. `
       + `Next: ${ranked.slice(1).map((r) => `${r.digit} ${percent(r.probability)}`).join(", ") || "none"}.`);
 
     const side = document.createElement("div");
@@ -210,7 +331,7 @@
     head.className = "card-head";
     const strong = document.createElement("strong");
     strong.textContent = percent(prediction.probability);
-    head.append(strong, prediction.probability < UNSURE ? " sure, check this one" : " sure");
+    head.append(strong, unsure ? " sure, check this one" : " sure");
     const bars = document.createElement("ul");
     bars.className = "bars";
     bars.setAttribute("aria-hidden", "true");
@@ -237,20 +358,69 @@
     return item;
   }
 
-  function showResult(payload, imageUrl) {
+  // The reading as written, each digit of `text` marked when doubtful: its digits are the shown
+  // predictions in order ("?" stands for a hidden one), else the text is shown as it is.
+  function writeReading(payload) {
+    const text = payload.text;
+    const digits = [...text].filter((c) => c >= "0" && c <= "9").length;
+    if (digits !== payload.predictions.length || !payload.predictions.some(doubtful)) {
+      els.text.textContent = text;
+      return;
+    }
+    let next = 0;
+    els.text.replaceChildren(...[...text].map((c) => {
+      if (c < "0" || c > "9") return document.createTextNode(c);
+      const prediction = payload.predictions[next++];
+      if (!doubtful(prediction)) return document.createTextNode(c);
+      const mark = document.createElement("mark");
+      mark.className = "doubtful";
+      mark.title = `${percent(prediction.probability)} sure: check this digit`;
+      mark.textContent = c;
+      return mark;
+    }));
+  }
+
+  function notesOf(payload) {
+    const notes = [];
+    if (payload.hidden > 0) {
+      notes.push(`${plural(payload.hidden, "digit")} hidden below ${els.minConfidence.value}% confidence`
+        + (payload.count > 0 ? " (“?” in the number)." : "."));
+    }
+    if (payload.orientation) notes.push(`The image was read turned ${payload.orientation}° clockwise.`);
+    if (payload.truncated && payload.message) notes.push(sentence(payload.message));
+    return notes;
+  }
+
+  function showResult(payload, preview, tab) {
     els.error.hidden = true;
     els.result.hidden = false;
     const found = payload.count > 0;
-    els.text.textContent = found ? payload.text : "–";
+    if (found) writeReading(payload);
+    else els.text.textContent = "–";
     els.text.classList.toggle("empty", !found);
-    const digits = `${payload.count} digit${payload.count === 1 ? "" : "s"}`;
+    els.copy.hidden = !found;
+    els.source.textContent = tab.source.blob ? (tab.source.blob.name || "pasted image") : "your drawing";
+    const digits = plural(payload.count, "digit");
     els.meta.textContent = `${digits} · ${Math.round(payload.elapsed_ms)} ms · model ${payload.model.name}`;
-    if (els.preview.src !== imageUrl) els.preview.src = imageUrl;
-    els.preview.alt = found
-      ? `The image that was read, with a box around each of the ${digits}`
-      : "The image that was read";
+    els.notes.replaceChildren(...notesOf(payload).map((note) => {
+      const item = document.createElement("li");
+      item.textContent = note;
+      return item;
+    }));
+    els.notes.hidden = els.notes.childElementCount === 0;
+    if (preview) {
+      if (els.preview.getAttribute("src") !== preview) els.preview.src = preview;
+      els.preview.hidden = false;
+      els.noPreview.hidden = true;
+    } else {
+      els.preview.removeAttribute("src");
+      els.preview.hidden = true;
+      els.noPreview.hidden = false;
+    }
+    els.preview.alt = found ? `The image that was read, with a box around each of the ${digits}` : "The image that was read";
     drawOverlay(payload);
     els.cards.replaceChildren(...payload.predictions.map(card));
+    els.cardsCount.textContent = found ? `(${payload.count})` : "";
     if (found) {
       setStatus(`Read ${payload.text.replace(/\n/g, ", then ")} (${digits}).`);
     } else {
@@ -258,18 +428,56 @@
     }
   }
 
+  // On a narrow screen the result starts below the upload panel: scroll to it once it is there.
+  function bringIntoView() {
+    const top = els.resultPanel.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.5) {
+      const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      els.resultPanel.scrollIntoView({ block: "start", behavior: smooth ? "smooth" : "auto" });
+    }
+  }
+
+  new ResizeObserver(() => {
+    if (!els.result.hidden && active.view?.payload) drawOverlay(active.view.payload);
+  }).observe(els.stage);
+
+  async function copyReading() {
+    const text = active.view?.payload?.text;
+    if (!text) return;
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (error) { // no clipboard API outside a secure context (http on another host)
+      const range = document.createRange();
+      range.selectNodeContents(els.text);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      document.execCommand("copy");
+      selection.removeAllRanges();
+    }
+    els.copy.textContent = "Copied";
+    setStatus(`Copied ${text.replace(/\n/g, ", then ")} to the clipboard.`);
+    setTimeout(() => { els.copy.textContent = "Copy"; }, COPIED_MS);
+  }
+
+  els.copy.addEventListener("click", copyReading);
+
   // ---- upload ---------------------------------------------------------------------------------
 
   function readFile(file) {
     if (!file) return;
     if (file.size > maxBytes) {
       const megabytes = (bytes) => (bytes / 1048576).toFixed(1).replace(/\.0$/, "");
-      showError("too_large", `the file is ${megabytes(file.size)} MB; the limit is ${megabytes(maxBytes)} MB`);
+      tabs.upload.view = {
+        error: { code: "too_large", message: `the file is ${megabytes(file.size)} MB; the limit is ${megabytes(maxBytes)} MB` },
+      };
+      if (active === tabs.upload) render(tabs.upload);
       return;
     }
-    if (previewUrl) URL.revokeObjectURL(previewUrl);
-    previewUrl = URL.createObjectURL(file);
-    recognise({ blob: file }, previewUrl);
+    const previous = tabs.upload.preview;
+    tabs.upload.preview = previewOf(file);
+    previous?.then((url) => url && URL.revokeObjectURL(url));
+    recognise(tabs.upload, { blob: file });
   }
 
   els.fileInput.addEventListener("change", () => {
@@ -311,6 +519,11 @@
       $(tab.getAttribute("aria-controls")).hidden = !selected;
       if (selected && focus) tab.focus();
     });
+    const chosen = index === 0 ? tabs.upload : tabs.draw;
+    if (chosen !== active) {
+      active = chosen;
+      render(active);
+    }
   }
 
   els.tabs.forEach((tab, index) => {
@@ -375,17 +588,17 @@
   }
 
   function readDrawing() {
+    const tab = tabs.draw;
     if (strokes.length === 0) {
-      ++sequence;
-      lastSource = null;
-      if (inFlight) inFlight.abort();
-      els.result.hidden = true;
-      els.error.hidden = true;
-      setStatus("Draw some digits to start.");
+      ++tab.sequence;
+      if (tab.controller) tab.controller.abort();
+      Object.assign(tab, { source: null, preview: null, view: null, controller: null });
+      if (active === tab) render(tab);
       return;
     }
     const dataUrl = els.pad.toDataURL("image/png");
-    recognise({ dataUrl }, dataUrl);
+    tab.preview = Promise.resolve(dataUrl);
+    recognise(tab, { dataUrl });
   }
 
   els.pad.addEventListener("pointerdown", (event) => {
@@ -444,14 +657,16 @@
     }
   });
 
-  // ---- options --------------------------------------------------------------------------------
+  // ---- options: they re-read the selected tab's image, and only its ----------------------------
+
+  function reread() {
+    if (active.source) recognise(active, active.source);
+  }
 
   els.minConfidence.addEventListener("input", () => {
     els.minConfidenceValue.textContent = `${els.minConfidence.value}%`;
   });
-  els.minConfidence.addEventListener("change", () => {
-    if (lastSource) recognise(lastSource, els.preview.src);
-  });
+  els.minConfidence.addEventListener("change", reread);
 
   function describeModel() {
     const chosen = els.model.selectedOptions[0];
@@ -484,7 +699,7 @@
 
   [els.model, els.explain].forEach((control) => control.addEventListener("change", () => {
     describeModel();
-    if (lastSource) recognise(lastSource, els.preview.src);
+    reread();
   }));
 
   loadModels();
