@@ -1,4 +1,5 @@
 """The page in Debian's Chromium, driven by Playwright, against the app served over real HTTP."""
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
+from handwriting import config
 from handwriting.engine.recognition import Recognizer
 from handwriting.web.app import create_app
 from helpers import ROOT, compose
@@ -301,3 +303,26 @@ def test_at_phone_width_the_page_scrolls_to_the_result(browser, base_url, digits
                            " return top >= -1 && top < window.innerHeight / 2; }")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     context.close()
+
+
+@pytest.fixture(scope="module")
+def capped_url():
+    """The app with a cap of 10 digits per image, so that a dense page is read only in part."""
+    settings = dataclasses.replace(config.settings(), max_digits=10)
+    engine = Recognizer(settings.model_path, settings)
+    server = make_server("127.0.0.1", 0, create_app(recognizer=engine, settings=settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_a_reading_cut_short_by_a_cap_says_so(browser, capped_url, dense_file):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(capped_url)
+    answer = _answer(page, lambda: page.set_input_files("#file-input", dense_file))
+    assert answer["truncated"] and answer["message"], answer
+    expect(page.locator("#result-notes")).to_be_visible()
+    expect(page.locator("#result-notes")).to_contain_text(answer["message"][1:])
+    page.close()
