@@ -67,7 +67,8 @@ class Settings:
     slot_wait_s: float = field(default_factory=lambda: _env("HANDWRITING_SLOT_WAIT_S", 30.0, float))
     # A digit read less surely than this is dropped from every reading.
     reject_below: float = field(default_factory=lambda: _env("HANDWRITING_REJECT_BELOW", 0.3, float))
-    tf_threads: int = field(default_factory=lambda: _env("HANDWRITING_TF_THREADS", 1, int))
+    # Threads of one model call (ONNX Runtime's operators): one per worker and reading slot keeps the cores for reads.
+    inference_threads: int = field(default_factory=lambda: _env("HANDWRITING_INFERENCE_THREADS", 1, int))
     # Origins of browser apps allowed to call the API (CORS), comma-separated, or "*" for any;
     # empty, the default, allows none: only the service's own page calls it.
     cors_origins: tuple = field(default_factory=lambda: _env("HANDWRITING_CORS_ORIGINS", (), _origins))

@@ -27,6 +27,17 @@ URL = "/api/digit_recognize"
 START_TIMEOUT_S = 300  # a deadline for a cold start on a busy machine, not a timing assumption
 
 
+def place_model(folder, name, source="digit_linear", link=True):
+    """The shipped model `source` in `folder` as `name`: its runtime artifacts first, then its
+    .keras file, as training publishes them; symlinked, or copied when `link` is false."""
+    for suffix in (".onnx", ".gradcam.onnx", ".keras"):
+        shipped, placed = ROOT / "models" / f"{source}{suffix}", Path(folder) / f"{name}{suffix}"
+        if shipped.is_file():
+            placed.unlink(missing_ok=True)
+            placed.symlink_to(shipped) if link else placed.write_bytes(shipped.read_bytes())
+    return Path(folder) / f"{name}.keras"
+
+
 def compose(mnist, labels, gap=14, margin=20):
     """MNIST test digits with these labels, black on white, side by side: a realistic upload."""
     tiles = [255 - mnist.x_test[int(np.flatnonzero(mnist.y_test == label)[0])] for label in labels]

@@ -20,7 +20,7 @@ from handwriting.bench import common
 from handwriting.bench.common import (
     Client, children, cpu_ms, load_engine, load_mnist, machine, multipart, rss_mb, serving, spread,
 )
-from handwriting.engine.model_io import to_batch
+from handwriting.engine import model_io
 from handwriting.engine.recognition import Recognizer
 
 IMAGES = {  # key: what the tables call it
@@ -77,18 +77,20 @@ def reference_images(mnist, seed):
 
 
 class NaiveRecognizer(Recognizer):
-    """The engine's reading with the model called as demos call it: `model.predict` on one crop at a
-    time. It shares the loaded engine's model and settings, so that only the model calls differ."""
+    """The engine's reading with the model called as demos call it: the Keras model's `predict` on
+    one crop at a time. It shares the loaded engine's settings and line reader, so that only the
+    model calls differ."""
 
     def __init__(self, engine):
         vars(self).update(vars(engine))
+        self.keras_model = model_io.load(engine.path)
         self.calls = 0
 
     def classify(self, crops, budget=None):
         if len(crops) == 0:
             return super().classify(crops, budget)
         outputs = [
-            self.model.predict(to_batch([crop]), verbose=0)[0] for crop in crops
+            self.keras_model.predict(model_io.to_batch([crop]), verbose=0)[0] for crop in crops
         ]
         self.calls += len(outputs)
         return np.stack(outputs)

@@ -2,8 +2,11 @@
 
 A model takes float32 images (N, 28, 28, 1) in [0, 1], white strokes on black as in MNIST, and
 answers eleven probabilities: the ten digits, then "not one digit" (touching digits, stray
-strokes). A model file `NAME.keras` has its training metadata beside it in `NAME.json`.
+strokes). A model file `NAME.keras`, the source of truth that training writes, has beside it its
+training metadata in `NAME.json` and what serving runs without TensorFlow: `NAME.onnx`, the same
+model for ONNX Runtime, and `NAME.gradcam.onnx`, its Grad-CAM, when it has convolutions to explain.
 """
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -14,6 +17,11 @@ INPUT_SHAPE = (28, 28, 1)
 CLASSES = tuple(str(digit) for digit in range(10)) + ("not one digit",)
 NOT_A_DIGIT = CLASSES.index("not one digit")
 WHITE = 255.0  # a uint8 crop's full ink, which the model sees as 1.0
+# The entry of an exported graph's metadata naming the digest of the .keras file it was exported
+# from, so that serving never runs an artifact older than its model.
+SOURCE_DIGEST = "source_sha256"
+# The entry of a model's artifact saying why it has no Grad-CAM graph.
+NOT_EXPLAINABLE = "not_explainable"
 
 
 def to_batch(crops):
@@ -31,6 +39,22 @@ def load(path):
     import keras
 
     return keras.models.load_model(path, compile=False)
+
+
+def artifact_path(path):
+    """Where the ONNX Runtime artifact of the model at `path` is kept."""
+    return Path(path).with_suffix(".onnx")
+
+
+def gradcam_path(path):
+    """Where the Grad-CAM graph of the model at `path` is kept."""
+    return Path(path).with_suffix(".gradcam.onnx")
+
+
+def digest(path):
+    """The SHA-256 of a model file, which its artifacts record."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def metadata(path):

@@ -6,23 +6,12 @@ from pathlib import Path
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import cutting, decoding, model_io, whole_lines
+from handwriting.engine import cutting, decoding, model_io, runtime, whole_lines
 from handwriting.engine.blobs import keep_biggest
 from handwriting.engine.limits import Budget
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.segmentation import segment
 from handwriting.engine.sequence import LineReader
-
-
-def limit_threads(threads):
-    """Cap TensorFlow's thread pools; only possible before TensorFlow runs its first op."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        pass
 
 
 class Recognizer:
@@ -33,23 +22,15 @@ class Recognizer:
         settings' line model is loaded, when its file exists."""
         self.settings = settings or config.settings()
         self.path = Path(model_path or self.settings.model_path)
-        limit_threads(self.settings.tf_threads)
-        import tensorflow as tf
-
-        self.model = model_io.load(self.path)
-        # The concrete function of any batch size: called directly, it skips tf.function's
-        # argument binding, a third of a millisecond per image.
-        self._infer = tf.function(
-            lambda x: self.model(x, training=False),
-            input_signature=[tf.TensorSpec([None, *model_io.INPUT_SHAPE], tf.float32)],
-        ).get_concrete_function()
+        self.model = runtime.load_model(self.path, self.settings.inference_threads)
+        self._infer = self.model.predict
         self.meta = model_io.metadata(self.path)
         self.name = self.meta.get("name", self.path.stem)
         self.version = self.meta.get("date", "unknown")
         self._gradcam = None
         self._gradcam_lock = threading.Lock()
         line_model = Path(self.settings.line_model_path)
-        self.lines = lines or (LineReader(line_model) if line_model.is_file() else None)
+        self.lines = lines or (LineReader(line_model, self.settings.inference_threads) if line_model.is_file() else None)
 
     def classify(self, crops, budget=None):
         """The model's probabilities (N, 11) for uint8 crops (N, 28, 28), in compiled calls of at
@@ -60,7 +41,7 @@ class Recognizer:
         for start in range(0, len(crops), chunk):
             if budget is not None:
                 budget.check("classifying the crops")
-            parts.append(self._infer(model_io.to_batch(crops[start: start + chunk])).numpy())
+            parts.append(self._infer(model_io.to_batch(crops[start: start + chunk])))
         return np.concatenate(parts)
 
     def explainer(self):
@@ -70,7 +51,8 @@ class Recognizer:
 
         with self._gradcam_lock:
             if self._gradcam is None:
-                self._gradcam = GradCam(self.model)
+                self._gradcam = GradCam(self.path, self.settings.inference_threads,
+                                        self.model.metadata.get(model_io.NOT_EXPLAINABLE))
         return self._gradcam
 
     def explain(self, digits):

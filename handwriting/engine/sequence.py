@@ -10,6 +10,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from handwriting.engine import runtime
+
 HEIGHT, WIDTH = 32, 160  # the model's input; longer lines are squeezed to WIDTH
 STEPS = WIDTH // 4  # CTC time steps: the model halves the width twice
 BLANK = 0  # CTC's "no character here"; class k + 1 is digit k
@@ -58,21 +60,15 @@ def decode(probabilities, filled, width):
 class LineReader:
     """The line model, loaded once, and its one batched call."""
 
-    def __init__(self, path):
-        import keras
-        import tensorflow as tf
-
+    def __init__(self, path, threads=1):
+        """`path`: the line model's `.keras` file, whose exported artifact answers probabilities."""
         self.path = Path(path)
-        self.model = keras.models.load_model(self.path, compile=False)
-        self._infer = tf.function(
-            lambda x: tf.nn.softmax(self.model(x, training=False)),
-            input_signature=[tf.TensorSpec([None, HEIGHT, WIDTH, 1], tf.float32)],
-        ).get_concrete_function()
+        self.model = runtime.load_model(self.path, threads)
 
     def read(self, strips):
         """LineText for each grey strip (dark ink on light paper), all in one call."""
         if not strips:
             return []
         inputs, filled = zip(*(to_input(strip) for strip in strips))
-        probabilities = self._infer(np.stack(inputs)[..., None]).numpy()
+        probabilities = self.model.predict(np.stack(inputs)[..., None])
         return [decode(p, f, strip.shape[1]) for p, f, strip in zip(probabilities, filled, strips)]

@@ -3,7 +3,6 @@ import base64
 import dataclasses
 import io
 import json
-import shutil
 
 import cv2
 import numpy as np
@@ -12,9 +11,10 @@ from PIL import Image
 
 from handwriting import config
 from handwriting.engine import explain, model_io
+from handwriting.engine.recognition import Recognizer
 from handwriting.web import registry
 from handwriting.web.app import create_app
-from helpers import URL, conforms, refused
+from helpers import URL, conforms, place_model, refused
 
 SHIPPED = ("digit_cnn", "digit_linear", "digit_advanced")
 
@@ -68,9 +68,8 @@ def test_a_model_that_is_not_a_string_is_400(client, spec, digits_png):
 
 
 def test_the_registry_holds_at_most_its_limit_and_keeps_the_default(tmp_path):
-    source = config.ROOT / "models" / "digit_linear.keras"
     for name in ("base", "a", "b", "c"):
-        (tmp_path / f"{name}.keras").symlink_to(source)
+        place_model(tmp_path, name)
     settings = dataclasses.replace(
         config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras", max_loaded_models=2
     )
@@ -81,7 +80,7 @@ def test_the_registry_holds_at_most_its_limit_and_keeps_the_default(tmp_path):
         assert len(models._loaded) <= 2
     assert models.get() is base and models.ready()
     assert sorted(models._loaded) == ["base", "c"]
-    (tmp_path / "d.keras").symlink_to(source)
+    place_model(tmp_path, "d")
     assert "d" in [row["name"] for row in models.listing()]  # a model trained while serving appears
     with pytest.raises(registry.UnknownModel):
         models.get("e")
@@ -90,8 +89,8 @@ def test_the_registry_holds_at_most_its_limit_and_keeps_the_default(tmp_path):
 def test_concurrent_requests_for_a_new_model_load_it_once(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    (tmp_path / "base.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
-    (tmp_path / "other.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+    place_model(tmp_path, "base")
+    place_model(tmp_path, "other")
     settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
     models = registry.Models(settings)
     with ThreadPoolExecutor(6) as pool:
@@ -102,7 +101,7 @@ def test_concurrent_requests_for_a_new_model_load_it_once(tmp_path):
 
 def test_every_model_the_registry_holds_shares_one_line_reader(tmp_path):
     for name in ("base", "other"):
-        (tmp_path / f"{name}.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+        place_model(tmp_path, name)
     settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
     models = registry.Models(settings)
     base, other = models.get(), models.get("other")
@@ -116,14 +115,16 @@ def test_a_model_that_fails_to_load_is_503_until_its_file_changes(tmp_path, spec
     for _ in range(2):
         refused(spec, client.post(URL, data=upload(digits_png, model="broken")), 503, "model_unavailable")
     assert conforms(spec, client.post(URL, data=upload(digits_png)))["text"] == "721"
-    shutil.copyfile(config.ROOT / "models" / "digit_linear.keras", tmp_path / "broken.keras")
+    place_model(tmp_path, "broken", link=False)
     assert conforms(spec, client.post(URL, data=upload(digits_png, model="broken")))["model"]["name"] == "broken"
 
 
 def served_folder(folder, source, version):
     """A models folder whose default model, `served`, is a copy of a shipped one, with its card."""
     path = folder / "served.keras"
-    shutil.copyfile(config.ROOT / "models" / f"{source}.keras", folder / ".served.partial.keras")
+    place_model(folder, ".served.partial", source, link=False)
+    for artifact in folder.glob(".served.partial.*onnx"):
+        artifact.replace(folder / artifact.name.replace(".served.partial", "served"))
     meta = {**json.loads((config.ROOT / "models" / f"{source}.json").read_text()), "name": "served", "date": version}
     model_io.publish(folder / ".served.partial.keras", path, meta)
     return dataclasses.replace(config.settings(), models_dir=folder, model_path=path)
@@ -158,7 +159,7 @@ def test_the_listing_is_the_same_whichever_worker_answers(tmp_path):
     """Two registries stand for two workers, one of which has loaded more models: GET /api/models
     shows what is on disk, nothing that differs between them."""
     for name in ("base", "other"):
-        (tmp_path / f"{name}.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
+        place_model(tmp_path, name)
     settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
     busy, idle = registry.Models(settings), registry.Models(settings)
     busy.get()
@@ -195,7 +196,7 @@ def test_gradcam_has_the_crop_shape_and_peaks_on_the_strokes(recognizer, mnist):
     """The peak lies within 2 px of ink far more often than a random point would, and the strokes
     are hotter than the background: the map points at the digit, not at the empty field."""
     images, labels = mnist.x_test[:300], mnist.y_test[:300]
-    heat = explain.GradCam(recognizer.model)(images, labels)
+    heat = recognizer.explainer()(images, labels)
     assert heat.shape == images.shape and heat.dtype == np.float32
     assert heat.min() >= 0 and np.allclose(heat.max(axis=(1, 2)), 1)
     near_ink = [cv2.dilate(image, np.ones((5, 5), np.uint8)) > 127 for image in images]
@@ -209,14 +210,12 @@ def test_gradcam_has_the_crop_shape_and_peaks_on_the_strokes(recognizer, mnist):
 def test_gradcam_follows_the_class_asked_for(recognizer, mnist):
     """Explaining another class than the one read gives another map: the gradient is per class."""
     images, labels = mnist.x_test[:20], mnist.y_test[:20]
-    gradcam = explain.GradCam(recognizer.model)
+    gradcam = recognizer.explainer()
     own, other = gradcam(images, labels), gradcam(images, (labels + 1) % 10)
     assert np.abs(own - other).mean() > 0.05
 
 
 def test_the_linear_model_cannot_be_explained():
-    import keras
-
-    model = keras.models.load_model(config.ROOT / "models" / "digit_linear.keras", compile=False)
-    with pytest.raises(explain.NotExplainable):
-        explain.GradCam(model)
+    linear = Recognizer(config.ROOT / "models" / "digit_linear.keras")
+    with pytest.raises(explain.NotExplainable, match="linear"):
+        linear.explainer()
