@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from handwriting.engine.model_io import metadata, scan
+from handwriting.engine import model_io
 from handwriting.web import metrics
 
 log = logging.getLogger(__name__)
@@ -29,20 +29,25 @@ class ModelUnavailable(RuntimeError):
     """A listed model that is missing or failed to load; a failed file is tried again only once it changes."""
 
 
-def identity(path):
-    """What tells one version of a model file from the next without reading it, or None when it is
-    gone: `os.replace` gives a new inode, an overwrite a new size or time, and the metadata written
-    beside it after the model counts too."""
+def _stamp(file):
     try:
-        model = Path(path).stat()
+        found = file.stat()
     except OSError:
         return None
-    try:
-        meta = Path(path).with_suffix(".json").stat()
-        card = (meta.st_size, meta.st_mtime_ns)
-    except OSError:
-        card = None
-    return model.st_ino, model.st_size, model.st_mtime_ns, card
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def identity(path):
+    """What tells one version of a model from the next without reading it, or None when its file is
+    gone: the inode, size and modification time of the model file and of what is written beside it,
+    its card and its runtime artifacts (`os.replace` gives a new inode, an overwrite a new size or
+    time; training writes them one after the other)."""
+    path = Path(path)
+    model = _stamp(path)
+    if model is None:
+        return None
+    beside = (path.with_suffix(".json"), model_io.artifact_path(path), model_io.gradcam_path(path))
+    return (model, *map(_stamp, beside))
 
 
 class Models:
@@ -60,14 +65,14 @@ class Models:
             self._loaded[self.default_name] = (identity(default.path), default)
 
     def paths(self):
-        return scan(self.settings.models_dir, self.settings.model_path)
+        return model_io.scan(self.settings.models_dir, self.settings.model_path)
 
     def listing(self):
         """What GET /api/models shows, the default first: what is on disk, the same whichever
         worker answers (which models a worker holds in memory is its own affair)."""
         rows = []
         for name, path in self.paths().items():
-            meta = metadata(path)
+            meta = model_io.metadata(path)
             rows.append({
                 "name": name,
                 "arch": meta.get("arch"),

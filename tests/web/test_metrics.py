@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from handwriting import config
 from handwriting.web import registry
-from helpers import DIGITS, URL
+from helpers import DIGITS, URL, place_model
 
 
 def samples(client):
@@ -46,8 +46,7 @@ def test_requests_reads_and_refusals_are_counted(client, digits_png):
 
 
 def test_model_loads_are_timed(client, tmp_path):
-    (tmp_path / "small.keras").symlink_to(config.ROOT / "models" / "digit_linear.keras")
-    settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "small.keras")
+    settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=place_model(tmp_path, "small"))
     before = samples(client)
     registry.Models(settings).get()
     after = samples(client)
