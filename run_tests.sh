@@ -3,7 +3,7 @@
 # apt-get (through sudo unless root) when it is missing, saying so first.
 set -euo pipefail
 cd "$(dirname "$0")"
-export BOOTSTRAP_DEV=1
+export BOOTSTRAP_TRAIN=1 BOOTSTRAP_DEV=1
 source ./scripts/bootstrap.sh
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -3,5 +3,6 @@
 set -euo pipefail
 export HANDWRITING_PROG="$0"  # the name --help and the error lines give the command
 cd "$(dirname "$0")"
+export BOOTSTRAP_TRAIN=1
 source ./scripts/bootstrap.sh
 exec "$VENV/bin/python" -m handwriting.training.train "$@"
