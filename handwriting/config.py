@@ -67,6 +67,9 @@ class Settings:
     slot_wait_s: float = field(default_factory=lambda: _env("HANDWRITING_SLOT_WAIT_S", 30.0, float))
     # A digit read less surely than this is dropped from every reading.
     reject_below: float = field(default_factory=lambda: _env("HANDWRITING_REJECT_BELOW", 0.3, float))
+    # A digit read less surely than this, or a number whose confidence is below it, is marked doubtful:
+    # once probabilities are calibrated, at least one such reading in five is wrong.
+    doubtful_below: float = field(default_factory=lambda: _env("HANDWRITING_DOUBTFUL_BELOW", 0.8, float))
     # Threads of one model call (ONNX Runtime's operators): one per worker and reading slot keeps the cores for reads.
     inference_threads: int = field(default_factory=lambda: _env("HANDWRITING_INFERENCE_THREADS", 1, int))
     # Origins of browser apps allowed to call the API (CORS), comma-separated, or "*" for any;

@@ -5,7 +5,8 @@ The default mode scores whole numbers read exactly, per kind of synthetic image 
 from MNIST test digits the model never trained on) and on the real-world folder, then times the two
 reference images of issue #3. --stress scores the stress benchmark of issue #15 (stress.py: MNIST
 and ARDIS IV test digits under named, randomised conditions) per condition and per family, for one
-seed or the mean of several. Failures are listed in --json with their index, so that
+seed or the mean of several. Every truth but the stress benchmark's "as written" one holds digits
+alone, so it is compared with Reading.digits_text; "as written" is compared with Reading.text. Failures are listed in --json with their index, so that
 synth.generate(kind, ..., seed, index) or stress.generate(condition, ..., seed, index) rebuilds
 any one of them.
 """
@@ -30,9 +31,11 @@ STRESS_TARGET = 0.95  # issue #15: whole strings in every condition, mean of thr
 
 class Result(NamedTuple):
     name: str  # the sample's index, or the real-world file
-    expected: str
-    got: str
+    expected: str  # the digits
+    got: str  # the digits read
     ms: float
+    written: str | None = None  # the numbers as written, where a benchmark scores them
+    got_written: str | None = None  # the numbers read, as Reading.text writes them
 
 
 def edit_distance(a, b):
@@ -46,53 +49,65 @@ def edit_distance(a, b):
 
 
 def score(results, target=None):
-    """Whole numbers right, digits right (1 - edit distance / length, lines ignored) and mean time."""
+    """Whole numbers right, digits right (1 - edit distance / length, lines ignored) and mean time;
+    and whole numbers right as written, where the results have that truth."""
     def digits(result):
         expected, got = result.expected.replace("\n", ""), result.got.replace("\n", "")
         return max(0.0, 1.0 - edit_distance(expected, got) / max(len(expected), 1))
 
-    return {
+    scores = {
         "images": len(results),
         "strings": sum(r.got == r.expected for r in results) / len(results),
         "digits": sum(map(digits, results)) / len(results),
         "ms_per_image": sum(r.ms for r in results) / len(results),
         "target": target,
     }
+    if all(r.written is not None for r in results):
+        scores["as_written"] = sum(r.got_written == r.written for r in results) / len(results)
+    return scores
+
+
+def _misread(result):
+    return result.got != result.expected or result.got_written != result.written
 
 
 def scored(results, target=None):
     """score() and the misreadings, as --json keeps them."""
-    return {**score(results, target), "failures": [r._asdict() for r in results if r.got != r.expected]}
+    return {**score(results, target), "failures": [r._asdict() for r in results if _misread(r)]}
 
 
 def mean_score(scores, target=None):
     """Scores pooled: the mean of their rates and times (each condition or seed weighs the same), the
     images summed, and each one's string accuracy in "each"."""
+    keys = ("strings", "digits", "ms_per_image") + (("as_written",) if all("as_written" in s for s in scores) else ())
     return {
         "images": sum(s["images"] for s in scores),
-        **{key: statistics.mean(s[key] for s in scores) for key in ("strings", "digits", "ms_per_image")},
+        **{key: statistics.mean(s[key] for s in scores) for key in keys},
         "target": target,
         "each": [s["strings"] for s in scores],
     }
 
 
 def timed_read(engine, data):
-    """The engine's text for `data` and the milliseconds the read took."""
+    """The engine's Reading of `data` and the milliseconds the read took."""
     start = time.perf_counter()
     reading = engine.read(data)
-    return reading.text, (time.perf_counter() - start) * 1000.0
+    return reading, (time.perf_counter() - start) * 1000.0
 
 
-def read(engine, name, data, expected, flat=False):
-    """One Result; `flat` drops the reading's line breaks (labels that join lines). An image the engine
+def read(engine, name, data, expected, flat=False, written=None):
+    """One Result: the digits read against `expected`, and the numbers as written against `written`
+    when given; `flat` drops the reading's line breaks (labels that join lines). An image the engine
     raises on counts as a misreading named by the error, printed, so that one image does not stop a
     run of thousands."""
     try:
-        text, ms = timed_read(engine, data)
+        reading, ms = timed_read(engine, data)
+        digits, text = reading.digits_text, None if written is None else reading.text
     except Exception as error:
         print(f"{name}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-        text, ms = f"<{getattr(error, 'code', type(error).__name__)}>", 0.0
-    return Result(name, expected, text.replace("\n", "") if flat else text, ms)
+        digits = f"<{getattr(error, 'code', type(error).__name__)}>"
+        text, ms = None if written is None else digits, 0.0
+    return Result(name, expected, digits.replace("\n", "") if flat else digits, ms, written, text)
 
 
 def run_synthetic(engine, mnist, kind, n, seed):
@@ -113,8 +128,8 @@ def run_realworld(engine, folder):
     by_category = {"all": []}
     for row in rows:
         try:
-            text, ms = timed_read(engine, (folder / "images" / row["file"]).read_bytes())
-            got = text.replace("\n", "")
+            reading, ms = timed_read(engine, (folder / "images" / row["file"]).read_bytes())
+            got = reading.digits_text.replace("\n", "")
         except (OSError, DecodeError) as error:
             got, ms = f"<{getattr(error, 'code', type(error).__name__)}>", 0.0
         result = Result(row["file"], row["text"], got, ms)
@@ -141,13 +156,16 @@ def run_timing(engine, mnist, seed):
 
 def table(rows, markdown, first="images", each=()):
     """rows: (name, score) pairs, as an aligned text table or a Markdown one; `each` names the columns
-    of the pooled scores' own string accuracies (mean_score), e.g. one per seed."""
-    header = (first, "n", *each, "whole number", "digits", "target", "ms/image")
+    of the pooled scores' own string accuracies (mean_score), e.g. one per seed. A column "as written"
+    comes after "whole number" when a row has that score."""
+    written = any("as_written" in s for _, s in rows)
+    header = (first, "n", *each, "whole number", *(("as written",) if written else ()), "digits", "target", "ms/image")
     def percent(value):
         return "" if value is None else f"{100 * value:.1f} %"
 
     cells = [
         (name, str(s["images"]), *map(percent, s.get("each", [])[:len(each)]), percent(s["strings"]),
+         *((percent(s.get("as_written")),) if written else ()),
          percent(s["digits"]), "" if s["target"] is None else f"≥ {100 * s['target']:.0f} %", f"{s['ms_per_image']:.0f}")
         for name, s in rows
     ]
@@ -209,10 +227,14 @@ def run_stress_seed(engine, digits, conditions, n, seed):
     conditions_scored = {}
     for condition in conditions:
         samples = (stress.generate(condition, digits, seed, index) for index in range(n))
-        results = [read(engine, str(index), s.image_bytes, s.expected) for index, s in enumerate(samples)]
+        written = condition in stress.AS_WRITTEN
+        results = [read(engine, str(index), s.image_bytes, s.expected, written=s.written if written else None)
+                   for index, s in enumerate(samples)]
         target = None if condition in stress.TURNED else STRESS_TARGET
         conditions_scored[condition] = scored(results, target)
-        print(f"seed {seed} {condition}: {100 * conditions_scored[condition]['strings']:.1f} %", file=sys.stderr, flush=True)
+        figures = conditions_scored[condition]
+        also = f", as written {100 * figures['as_written']:.1f} %" if "as_written" in figures else ""
+        print(f"seed {seed} {condition}: {100 * figures['strings']:.1f} %{also}", file=sys.stderr, flush=True)
     return conditions_scored
 
 

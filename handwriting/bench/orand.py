@@ -4,7 +4,7 @@ Reads the ORAND-CAR-A validation strings, the fixed 20 % split by image id that 
 trained or tuned on (handwriting.training.datasets.orand_strings), each PNG-encoded in memory and
 read through the Recognizer's normal read path, and reports whole-string accuracy, digit accuracy
 (1 - edit distance / length) and ms per string. Labels are digits only, one line, so the reading's
-line breaks are dropped before comparing, as for the real-world folder.
+digits (Reading.digits_text) are compared, line breaks dropped, as for the real-world folder.
 """
 import json
 

@@ -4,9 +4,11 @@ engine was tuned on.
 
 Scoring rule, the same as handwriting.bench: `expected` holds digits only, one text line per line of
 writing, joined by "\\n". Numbers that share a line are concatenated left to right with nothing between
-them, because Reading.text has no separator (meta["numbers"] keeps them apart). A reading is right when
-its text equals `expected`; digit accuracy ignores line breaks. Separators (. , - $ €), rules, boxes,
-underlines, stray marks and text from the back of the sheet are drawn but never expected.
+them, as Reading.digits_text writes them. A reading is right when its digits_text equals `expected`;
+digit accuracy ignores line breaks. Rules, boxes, underlines, stray marks and text from the back of the
+sheet are drawn but never expected. A second score, "as written", holds Reading.text to `written`, the
+numbers with their decimal points, commas and minus signs, apart by a space on a line, for the
+conditions of AS_WRITTEN, where that differs from the digits; $ and € are drawn but never expected.
 
 Each sample is a pure function of (condition, seed, index) and the source digits. Pixels are RGB
 float32 in 0-255 until encoded.
@@ -33,6 +35,7 @@ class Sample(NamedTuple):
     expected: str  # digits only; lines joined by "\n"; numbers on one line concatenated
     condition: str
     meta: dict  # JSON-ready: digit height, pen, boxes, and what the condition drew
+    written: str  # as written: separators . , - kept, numbers on one line apart by a space
 
 
 class Pen(NamedTuple):
@@ -101,6 +104,7 @@ FAMILIES = {
 }
 CONDITIONS = tuple(name for names in FAMILIES.values() for name in names)
 TURNED = FAMILIES["turned"]  # generated and reported apart: issue #15 judges them on trust, not here
+AS_WRITTEN = ("layout_two_numbers", "layout_separators")  # scored as written too: more than digits to read
 
 
 def conditions_for(family):
@@ -150,6 +154,7 @@ def _render(rng, spec, digits):
     page = paper.assemble(rng, layout, spec.margin, side, height, width)
     colour = paper.colour(rng, paper.INKS[str(rng.choice(pen.inks))])
     page.meta.update(layout.meta or {}, expected="\n".join(layout.texts), numbers=layout.numbers or layout.texts,
+                     as_written="\n".join(layout.written or layout.texts),
                      height=height, pen=pen_name, pen_width=width, ink_rgb=colour,
                      population=digits.names[writer.population])
     if spec.output == "rgba":
@@ -185,4 +190,4 @@ def generate(condition, digits, seed, index):
         pixels = camera.turn(pixels, page, turn)
     data = camera.encode(rng, pixels, spec.output, page.meta)
     meta = _jsonable({**page.meta, "boxes": page.lines, "size": list(pixels.shape[1::-1])})
-    return Sample(data, meta.pop("expected"), condition, meta)
+    return Sample(data, meta.pop("expected"), condition, meta, meta.pop("as_written"))

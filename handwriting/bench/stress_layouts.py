@@ -8,6 +8,8 @@ import numpy as np
 from .stress_glyphs import SYMBOL_DROP, glyph, stray, symbol
 from .stress_paper import NATURAL_STROKE
 
+READ_NOT = "$€"  # separators drawn that no reading is expected to write
+
 DIGITS_PER_NUMBER = (1, 8)  # the issue's string lengths, from one digit to a cheque amount
 GAP = (0.1, 0.6)  # digit widths of paper between neighbouring digits' ink
 MIN_GAP_PX = 2  # below this, small digits would touch by rounding alone
@@ -29,6 +31,7 @@ class _Layout(NamedTuple):
     marks: tuple = ()  # other ink: separators, stray marks
     numbers: tuple = ()  # the numbers as written, when a line holds more than one
     meta: dict | None = None  # what this layout did, for tests and reports
+    written: list | None = None  # per line, its numbers as written (separators kept, apart by a space)
 
 
 @dataclass
@@ -117,7 +120,8 @@ def _two_numbers(w):
     first, second = w.text(1, 6), w.text(1, 6)
     gaps = w.gaps(len(first) + len(second) - 1)
     gaps[len(first) - 1] = w.rng.uniform(1.5, 4.0) * w.height  # a wide gap, the issue's case
-    return _Layout([w.row(w.glyphs(first + second), gaps)], [first + second], numbers=[first, second])
+    return _Layout([w.row(w.glyphs(first + second), gaps)], [first + second], numbers=[first, second],
+                   written=[f"{first} {second}"])
 
 
 def _amount(rng, text):
@@ -145,7 +149,8 @@ def _separators(w):
             for a, b in zip(items, items[1:])]
     placed = w.row(glyphs, gaps, drops)
     return _Layout([[p for p, c in zip(placed, items) if c.isdigit()]], [text],
-                   marks=[p for p, c in zip(placed, items) if not c.isdigit()], meta={"written": "".join(items)})
+                   marks=[p for p, c in zip(placed, items) if not c.isdigit()], meta={"written": "".join(items)},
+                   written=["".join(c for c in items if c not in READ_NOT)])
 
 
 RUNS = ("00", "000", "0000", "10", "100", "1000", "200", "500")  # runs people write without lifting

@@ -41,11 +41,10 @@ def cut_by_border(x, y, w, h, shape):
     return x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
 
 
-def components(mask, flat, contrast, limit):
-    """Connected components as blobs, the `limit` biggest, without specks and without page edges:
-    long marks along the border of a photo, or across the whole width of a drawing. Each blob keeps
-    how dark its ink is (from `contrast`): the soft edges and faint ends of strokes tell a 7 from a
-    2 that lost its foot."""
+def components(mask, flat, contrast):
+    """Connected components as blobs, without specks and without page edges: long marks along the
+    border of a photo, or across the whole width of a drawing. Each blob keeps how dark its ink is
+    (from `contrast`): the soft edges and faint ends of strokes tell a 7 from a 2 that lost its foot."""
     height, width = mask.shape
     # Only the box around the ink is labelled: the statistics cost as much per pixel of background.
     left, top, box_w, box_h = cv2.boundingRect(mask)
@@ -53,7 +52,7 @@ def components(mask, flat, contrast, limit):
         return []
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:top + box_h, left:left + box_w], connectivity=8)
     min_side = max(SPECK_MIN, SPECK_SHARE * max(height, width))
-    blobs = []  # (ink area, blob)
+    blobs = []
     for i in range(1, count):
         bx, by, w, h, area = stats[i]
         x, y = bx + left, by + top
@@ -63,9 +62,8 @@ def components(mask, flat, contrast, limit):
             continue
         strength = np.clip(contrast[y:y + h, x:x + w] * 255, 1, 255)
         mask_i = np.where(labels[by:by + h, bx:bx + w] == i, strength, 0).astype(np.uint8)
-        blobs.append((int(area), Blob(int(x), int(y), int(w), int(h), mask_i)))
-    # A page of noise is thousands of specks: keep the biggest, so the time stays bounded.
-    return [blob for _, blob in sorted(blobs, key=lambda pair: -pair[0])][:limit]
+        blobs.append(Blob(int(x), int(y), int(w), int(h), mask_i))
+    return blobs
 
 
 def typical_height(blobs):
@@ -129,11 +127,3 @@ def merge_fragments(blobs, height):
         merged.append(blob)
     return merged
 
-
-def keep_biggest(lines, limit):
-    """At most `limit` blobs of these lines, the biggest, so a page of noise costs bounded time."""
-    blobs = [b for line in lines for b in line]
-    if len(blobs) <= limit:
-        return lines
-    keep = {id(b) for b in sorted(blobs, key=lambda b: -np.count_nonzero(b.mask))[:limit]}
-    return [kept for line in lines if (kept := [b for b in line if id(b) in keep])]

@@ -2,7 +2,7 @@
 along and across the text's own slant."""
 import numpy as np
 
-from handwriting.engine.blobs import SHORTEST_DIGIT
+from handwriting.engine.blobs import SHORTEST_DIGIT, typical_height
 
 NEIGHBOUR_SLOPE = 1.2  # a right-hand neighbour lies within 50 degrees of horizontal (tan 50° ≈ 1.2) ...
 NEIGHBOUR_REACH = 4  # ... and within this many digit heights
@@ -42,3 +42,33 @@ def group_lines(blobs, height):
         else:
             lines.append([blob])
     return [sorted(line, key=lambda b: along[id(b)]) for line in lines]
+
+
+def first_in_reading_order(blobs, limit):
+    """The first `limit` blobs in reading order, and whether any was left out. Rows are grouped as
+    group_lines groups lines, but level: measuring the slant costs the square of the marks, and a
+    page of noise has thousands."""
+    if len(blobs) <= limit:
+        return list(blobs), False
+    height = typical_height(blobs)
+    rows = []  # [sum of the centres' heights, members]
+    for blob in sorted(blobs, key=lambda b: b.cy):
+        if rows and abs(blob.cy - rows[-1][0] / len(rows[-1][1])) <= LINE_SPREAD * height:
+            rows[-1][0] += blob.cy
+            rows[-1][1].append(blob)
+        else:
+            rows.append([blob.cy, [blob]])
+    ordered = [blob for _, row in rows for blob in sorted(row, key=lambda b: b.cx)]
+    return ordered[:limit], True
+
+
+def keep_first(lines, limit):
+    """The first `limit` blobs of these lines in reading order, lines left empty dropped: a page of
+    noise costs bounded time, and what is read is the page's beginning, whatever the digits' sizes."""
+    kept = []
+    for line in lines:
+        if limit <= 0:
+            break
+        kept.append(line[:limit])
+        limit -= len(kept[-1])
+    return kept

@@ -7,9 +7,9 @@ import numpy as np
 
 from handwriting import config
 from handwriting.engine import cutting, decoding, model_io, runtime, whole_lines
-from handwriting.engine.blobs import keep_biggest
 from handwriting.engine.limits import Budget
 from handwriting.engine.reading import Box, Digit, Reading
+from handwriting.engine.reading_order import keep_first
 from handwriting.engine.segmentation import segment
 from handwriting.engine.sequence import LineReader
 
@@ -83,7 +83,7 @@ class Recognizer:
         if found.marks_at_limit:
             budget.cut_short.add("max_marks")
         budget.check("finding the digits")
-        kept = keep_biggest(found.lines, settings.max_digits)
+        kept = keep_first(found.lines, settings.max_digits)
         if sum(map(len, kept)) < sum(map(len, found.lines)):
             budget.cut_short.add("max_digits")
         lines = cutting.plan(kept, found.digit_height, budget, settings.max_cuts)
@@ -99,7 +99,9 @@ class Recognizer:
         if self.lines is not None and whole_lines.unsure(digits):
             budget.check("reading the line whole")
             digits = self.read_whole(found.dark, decoded, digits)
-        return Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short))).filtered(min_confidence)
+        separators = found.separators_in(to_original, decoded.width, decoded.height)
+        return Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short)), separators,
+                       settings.doubtful_below).filtered(min_confidence)
 
     def read_whole(self, grey, decoded, digits):
         """The line reader's reading of the strip of `grey` (the segmented grey, ink dark) around

@@ -1,9 +1,11 @@
 """Find the handwritten digits in an image with OpenCV.
 
 The steps run one way: grey working image -> ink contrast (polarity and lighting removed, ink.py)
--> binary ink mask without ruled lines (ink.py, ruled_lines.py) -> connected components, fragments
-merged (blobs.py) -> marks that are not digits rejected (filters.py) -> lines and reading order
-(reading_order.py). Every size is relative to the image or to the typical digit height.
+-> binary ink mask without ruled lines (ink.py, ruled_lines.py) -> connected components, the first
+max_marks in reading order (reading_order.py), fragments merged (blobs.py) -> marks that are not
+digits rejected (filters.py) -> lines and reading order (reading_order.py) -> decimal points, commas
+and minus signs among the marks beside the digits (separators.py). Every size is relative to the
+image or to the typical digit height.
 """
 from dataclasses import dataclass
 
@@ -15,7 +17,9 @@ from handwriting.engine.blobs import components, merge_fragments, typical_height
 from handwriting.engine.filters import on_the_page, plausible
 from handwriting.engine.ink import binarise, dark_ink, ink_contrast, is_flat
 from handwriting.engine.normalisation import stroke_width
-from handwriting.engine.reading_order import group_lines
+from handwriting.engine.reading import Box, Separator
+from handwriting.engine.reading_order import first_in_reading_order, group_lines
+from handwriting.engine.separators import find
 
 GLANCE_SIDE = 400  # longest side of the first look at an image
 GLANCE_HEIGHT = 48  # digits this tall at the first look are read there (the model sees 20 px)
@@ -30,7 +34,14 @@ class Segmentation:
     scale: float  # working pixels per input pixel
     digit_height: float  # typical digit height in working pixels
     dark: np.ndarray  # the grey it was read at, ink darker than its ground, for the line reader
-    marks_at_limit: bool = False  # max_marks marks were kept: smaller ones may have been left out
+    marks_at_limit: bool = False  # the image had more than max_marks marks: the later ones were left out
+    separators: tuple = ()  # separators.Separator, in working pixels
+
+    def separators_in(self, to_original, width, height):
+        """The separators as reading.Separator, boxed in the pixels of the original image
+        (`to_original` of them per working pixel, `width` x `height`)."""
+        return tuple(Separator(s.kind, Box.scaled(s.x, s.y, s.w, s.h, to_original, width, height))
+                     for s in self.separators)
 
 
 def working_grey(rgb, working_side):
@@ -77,9 +88,13 @@ def segment(rgb, working_side=None, max_marks=None):
 def _segment_grey(grey, scale, flat, max_marks):
     dark = dark_ink(grey, flat)
     contrast = ink_contrast(dark, flat)
-    marks = components(binarise(contrast, flat), flat, contrast, max_marks)
+    # A page of noise is thousands of marks: the first in reading order are kept, so the time stays bounded.
+    marks, cut = first_in_reading_order(components(binarise(contrast, flat), flat, contrast), max_marks)
     blobs = on_the_page(marks, grey, dark, flat)
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)
-    blobs = [b for b in blobs if plausible(b, height, grey.shape)]
-    return Segmentation(group_lines(blobs, height), scale, height, dark, len(marks) >= max_marks)
+    kept, rejected = [], []
+    for blob in blobs:
+        (kept if plausible(blob, height, grey.shape) else rejected).append(blob)
+    lines = group_lines(kept, height)
+    return Segmentation(lines, scale, height, dark, cut, find(lines, rejected))

@@ -29,7 +29,6 @@ EXTENSION = "digit_reader"
 DRAIN_LIMIT = 128 * 1024 * 1024  # a refused body up to this size is read to the end before answering
 MAX_FORM_FIELD = 128 * 1024  # a form field other than the file: the options are a few bytes each
 MAX_FORM_PARTS = 16  # the file and a few options
-NO_DIGITS = "No digits found. Try darker, larger digits on a plain background."
 _STATUS = {"unsupported_type": 415, "too_many_pixels": 422, "too_many_bytes": 422, "too_complex": 422}
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_type"}
 _FLAGS = {"1": True, "true": True, "0": False, "false": False}
@@ -305,8 +304,6 @@ def recognize():
     if explain:
         for prediction, digit, heat in zip(body["predictions"], reading.digits, heatmaps):
             prediction["heatmap"] = png_base64(overlay(digit.crop, heat))
-    if not reading.digits:
-        body["message"] = NO_DIGITS
     body["model"] = _model(engine)
     body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
     metrics.read(body["model"]["name"], body["count"])

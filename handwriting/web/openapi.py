@@ -1,10 +1,12 @@
 """The OpenAPI 3.1 document of the service, built from the live limits so that it never drifts.
 
 Schemas are strict (no extra properties) because the tests validate real responses against them.
+Every response carries an X-Request-ID header (components.headers.RequestId).
 """
 
 ERROR_CODES = {
-    "missing_file": "no image: send the multipart field `file` or a JSON body with `image`",
+    "missing_file": "no image: send the multipart field `file`, a JSON body with `image` or an image/* body",
+    "too_many_files": "the form has two or more parts named `file`: send one image per request",
     "invalid_json": "the JSON body is malformed or has no string `image`",
     "json_too_deep": "the JSON body is nested deeper than the parser allows",
     "field_too_large": "a form field other than `file` is over its limit, or the form has too many parts",
@@ -56,10 +58,11 @@ def _schemas():
         },
         "Prediction": {
             **_OBJECT,
-            "required": ["digit", "probability", "alternatives", "box", "line"],
+            "description": "One digit shown (digits below min_confidence are counted in `hidden`, not listed).",
+            "required": ["digit", "probability", "alternatives", "box", "line", "number", "doubtful"],
             "properties": {
                 "digit": digit,
-                "probability": probability,
+                "probability": {**probability, "description": "How sure the model is of this digit, calibrated."},
                 "alternatives": {
                     "type": "array",
                     "description": "The next most likely digits, best first.",
@@ -67,6 +70,9 @@ def _schemas():
                 },
                 "box": _ref("Box"),
                 "line": {**count, "description": "0-based line of text, top to bottom."},
+                "number": {**count, "description": "Index into `numbers` of the number this digit belongs to."},
+                "doubtful": {"type": "boolean", "description": "Whether `probability` is below the service's "
+                             "doubtful_below setting: a digit to check."},
                 "crop": {
                     "type": "string",
                     "description": "With crops=1: the 28x28 model input (white on black) as base64 PNG.",
@@ -79,6 +85,32 @@ def _schemas():
                     "contentEncoding": "base64",
                     "contentMediaType": "image/png",
                 },
+            },
+        },
+        "Number": {
+            **_OBJECT,
+            "description": "A number as written: digits grouped by the gaps between them, with their separators.",
+            "required": ["text", "value", "box", "line", "confidence", "doubtful"],
+            "properties": {
+                "text": {
+                    "type": "string",
+                    "pattern": "^-?[0-9?]+([.,][0-9?]+)*$",
+                    "description": 'As written: a minus sign, digits, decimal points and commas; "?" for a digit '
+                    "below min_confidence.",
+                },
+                "value": {
+                    "type": ["number", "null"],
+                    "description": "What the text means: digits alone are an integer; one kind of mark followed by "
+                    'groups of three digits separates thousands ("1.000" and "1,000" are 1000); otherwise a single '
+                    '"." or "," is the decimal mark ("12.50" is 12.5, "3,5" is 3.5); with both kinds, the last is '
+                    'the decimal mark ("1.234,56" is 1234.56). null for any other text, a hidden digit, or more '
+                    "than 15 significant digits.",
+                },
+                "box": _ref("Box"),
+                "line": {**count, "description": "0-based line of text, top to bottom."},
+                "confidence": {**probability, "description": "The chance the number is entirely right: the product "
+                               "of its digits' probabilities."},
+                "doubtful": {"type": "boolean", "description": "Whether `confidence` is below doubtful_below."},
             },
         },
         "ModelInfo": {
@@ -107,12 +139,30 @@ def _schemas():
         },
         "Recognition": {
             **_OBJECT,
-            "required": ["success", "text", "count", "predictions", "image", "truncated", "limits", "model", "elapsed_ms"],
+            "required": ["success", "text", "digits_text", "count", "hidden", "confidence", "numbers", "predictions",
+                         "orientation", "image", "truncated", "limits", "model", "elapsed_ms"],
             "properties": {
                 "success": {"const": True},
-                "text": {"type": "string", "description": "The digits read, lines joined by a newline."},
-                "count": count,
-                "predictions": {"type": "array", "items": _ref("Prediction")},
+                "text": {
+                    "type": "string",
+                    "description": "The numbers as written (their `text`), those of one line apart by a space, lines "
+                    'joined by a newline; "?" for each digit below min_confidence.',
+                },
+                "digits_text": {
+                    "type": "string",
+                    "description": "The digits shown and nothing else, lines joined by a newline.",
+                },
+                "count": {**count, "description": "Digits shown: those at or above min_confidence."},
+                "hidden": {**count, "description": "Digits found but below min_confidence."},
+                "confidence": {**probability, "description": "The chance the whole reading is right; 0 when no "
+                               "digit was found."},
+                "numbers": {"type": "array", "items": _ref("Number"), "description": "In reading order."},
+                "predictions": {"type": "array", "items": _ref("Prediction"), "description": "One per digit shown."},
+                "orientation": {
+                    "enum": [0, 90, 180, 270],
+                    "description": "Degrees clockwise the image was turned before it was read: a page photographed "
+                    "sideways or upside down is read upright.",
+                },
                 "image": {
                     **_OBJECT,
                     "required": ["width", "height"],
@@ -120,8 +170,13 @@ def _schemas():
                 },
                 "model": _ref("Model"),
                 "elapsed_ms": {"type": "number", "minimum": 0},
-                "message": {"type": "string", "description": "Present when no digit was found."},
-                "truncated": {"type": "boolean", "description": "Whether a limit left marks or cuts unread."},
+                "message": {
+                    "type": "string",
+                    "description": "For people, present when no digit is shown (none found, or all below "
+                    "min_confidence), when digits are hidden, or when a limit cut the reading short.",
+                },
+                "truncated": {"type": "boolean", "description": "Whether a limit left marks or cuts unread; then "
+                              "`message` says which, and marks are kept in reading order."},
                 "limits": {
                     "type": "array",
                     "items": {"enum": ["max_marks", "max_digits", "max_crops"]},
@@ -186,12 +241,29 @@ def _schemas():
     }
 
 
-def _error(description):
-    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+_REQUEST_ID = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+_CORS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+         "Access-Control-Max-Age")
+
+
+def _answer(description, content=None, headers=None):
+    """A response: every one carries X-Request-ID."""
+    answer = {"description": description, "headers": {**_REQUEST_ID, **(headers or {})}}
+    if content:
+        answer["content"] = content
+    return answer
+
+
+def _error(description, headers=None):
+    return _answer(description, {"application/json": {"schema": _ref("Error")}}, headers)
 
 
 def _ok(description, schema):
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+    return _answer(description, {"application/json": {"schema": _ref(schema)}})
+
+
+def _header(description):
+    return {"description": description, "schema": {"type": "string"}}
 
 
 def document(max_upload_bytes, max_pixels):
@@ -202,7 +274,8 @@ def document(max_upload_bytes, max_pixels):
             "name": "min_confidence",
             "in": "query",
             "required": False,
-            "description": "Drop digits whose probability is below this. Also a form field or JSON key.",
+            "description": "Hide digits whose probability (as the answer rounds it) is below this: each is "
+            '"?" in `text`, counted in `hidden`, and left out of `predictions`. Also a form field or JSON key.',
             "schema": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
         },
         {
@@ -230,6 +303,27 @@ def document(max_upload_bytes, max_pixels):
         },
     ]
     common = {"405": _error("Wrong method."), "500": _error("Unexpected failure, no details given.")}
+    image_body = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": _ref("ImageForm")},
+            "application/json": {"schema": _ref("ImageJson")},
+            "image/*": {"schema": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "The image itself as the body (Content-Type image/png, image/jpeg, ...); the "
+                "options then come from the query string.",
+            }},
+        },
+    }
+    refusals = {
+        "400": _error("No image, two or more `file` parts (too_many_files), empty, not an image, corrupt, bad "
+                      "base64, a bad option or an unknown model."),
+        "413": _error("The request body is over the limit."),
+        "415": _error("An unsupported format such as SVG or PDF."),
+        "503": _error("The model is not loaded, or every reading slot stayed busy (busy).",
+                      {"Retry-After": _header("Seconds to wait before retrying, when busy.")}),
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -250,23 +344,51 @@ def document(max_upload_bytes, max_pixels):
                         f"image at most {max_pixels:,} pixels. JPEG, PNG, WebP, BMP, TIFF and GIF are read."
                     ),
                     "parameters": options,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {"schema": _ref("ImageForm")},
-                            "application/json": {"schema": _ref("ImageJson")},
-                        },
-                    },
+                    "requestBody": image_body,
                     "responses": {
-                        "200": _ok("The digits read, possibly none (then with a `message`).", "Recognition"),
-                        "400": _error("No image, empty, not an image, corrupt, bad base64, a bad option or an unknown model."),
-                        "413": _error("The request body is over the limit."),
-                        "415": _error("An unsupported format such as SVG or PDF."),
+                        "200": _ok("The numbers and digits read, possibly none (then with a `message`).", "Recognition"),
+                        **refusals,
                         "422": _error(
                             "The image has more pixels or decoded bytes than the limit, would take more work than "
                             "a read may (too_complex), or explain=1 with a linear model."
                         ),
-                        "503": _error("The model is not loaded, or every reading slot stayed busy (busy)."),
+                        **common,
+                    },
+                },
+                "options": {
+                    "operationId": "recognizePreflight",
+                    "summary": "CORS preflight of a browser app on another origin",
+                    "description": "When the service allows other origins (HANDWRITING_CORS_ORIGINS), a preflight "
+                    "(with Access-Control-Request-Method) is answered 204, with the Access-Control headers when its "
+                    "Origin is allowed. Otherwise OPTIONS is answered 200 with the Allow header.",
+                    "parameters": [
+                        {"name": "Origin", "in": "header", "required": False, "schema": {"type": "string"}},
+                        {"name": "Access-Control-Request-Method", "in": "header", "required": False,
+                         "schema": {"type": "string"}},
+                        {"name": "Access-Control-Request-Headers", "in": "header", "required": False,
+                         "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "204": _answer("A preflight, CORS allowed.", headers={name: _header(name) for name in _CORS}),
+                        "200": _answer("No CORS: the methods allowed.", headers={"Allow": _header("The methods.")}),
+                        **common,
+                    },
+                },
+            },
+            "/api/preview": {
+                "post": {
+                    "operationId": "preview",
+                    "summary": "The image as the service reads it, as a PNG",
+                    "description": "Decoded and turned upright as for reading (transparency on white), no larger than "
+                    "the working side: for clients that cannot show the format themselves (TIFF, in most browsers). "
+                    "It takes the same image bodies as /api/digit_recognize.",
+                    "requestBody": image_body,
+                    "responses": {
+                        "200": _answer("The image.", {"image/png": {"schema": {
+                            "type": "string", "contentMediaType": "image/png"}}}),
+                        **refusals,
+                        "422": _error("The image has more pixels or decoded bytes than the limit, or would take more "
+                                      "work than a read may (too_complex)."),
                         **common,
                     },
                 }
@@ -292,15 +414,22 @@ def document(max_upload_bytes, max_pixels):
                     "responses": {"200": _ok("Ready to read.", "Ready"), "503": _error("Not ready."), **common},
                 }
             },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Counters and latencies for operators, in the Prometheus text format",
+                    "responses": {
+                        "200": _answer("The Prometheus exposition.", {"text/plain": {"schema": {"type": "string"}}}),
+                        **common,
+                    },
+                }
+            },
             "/api/openapi.json": {
                 "get": {
                     "operationId": "openapi",
                     "summary": "This document",
                     "responses": {
-                        "200": {
-                            "description": "The OpenAPI document.",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
+                        "200": _answer("The OpenAPI document.", {"application/json": {"schema": {"type": "object"}}}),
                         **common,
                     },
                 }
@@ -310,7 +439,7 @@ def document(max_upload_bytes, max_pixels):
                     "operationId": "page",
                     "summary": "The web page: upload or draw digits",
                     "responses": {
-                        "200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                        "200": _answer("HTML.", {"text/html": {"schema": {"type": "string"}}}),
                         **common,
                     },
                 }
@@ -319,5 +448,12 @@ def document(max_upload_bytes, max_pixels):
         "components": {
             "schemas": _schemas(),
             "responses": {"NotFound": _error("Unknown path (code `not_found`).")},
+            "headers": {
+                "RequestId": {
+                    "description": "The request's id, in every answer and in the server's log lines: the client's "
+                    "own X-Request-ID when it is a plain token (letters, digits, . _ : -, at most 128), else a new one.",
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+                },
+            },
         },
     }

@@ -20,7 +20,7 @@ class Reader:
 
     def read(self, data):
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        return SimpleNamespace(text=self.answers[image.tobytes()])
+        return SimpleNamespace(digits_text=self.answers[image.tobytes()])
 
 
 def string(image_id, label, shade):

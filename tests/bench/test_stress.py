@@ -345,6 +345,18 @@ def test_separators_and_stray_marks_are_drawn_but_not_expected(make):
         assert off_digits(strays, grey(strays) < np.median(grey(strays)) - 10, pad=0.05).sum() > 0
 
 
+def test_the_truth_as_written_keeps_the_separators_read_and_the_space_between_numbers(make):
+    for index in range(N):
+        separated = make("layout_separators", index)
+        assert set(separated.written) <= set("0123456789.,-") and separated.written.strip(".,-") != ""
+        assert "".join(filter(str.isdigit, separated.written)) == separated.expected
+        assert "-" not in separated.written[1:] and ("-" in separated.written) == ("-" in separated.meta["written"])
+        two = make("layout_two_numbers", index)
+        assert two.written.split(" ") == two.meta["numbers"] and two.written.replace(" ", "") == two.expected
+        for plain in ("size_ordinary", "layout_lines_close"):
+            assert make(plain, index).written == make(plain, index).expected
+
+
 def test_polarity_conditions(make):
     for index in range(N):
         board = make("polarity_chalkboard", index)

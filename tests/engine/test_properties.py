@@ -1,7 +1,8 @@
 """Property-based tests of decode -> segment -> read, issue #5. For any bytes the decoder answers
 or refuses with a DecodeError; for any pixels the engine answers a Reading that holds together
-(boxes inside the image, probabilities in [0, 1], lines numbered 0..k, text made of the digits,
-the body valid against the API's own schema), in a time bounded by the number of pixels."""
+(boxes inside the image, probabilities in [0, 1], lines numbered 0..k, digits_text made of the
+digits shown and text of every digit found, the body valid against the API's own schema), in a
+time bounded by the number of pixels."""
 import io
 import json
 import time
@@ -39,7 +40,7 @@ def timed_read(recognizer, decoded):
 def check_reading(reading, width, height):
     """Every invariant a Reading promises, for an image of width x height upright pixels."""
     assert (reading.width, reading.height) == (width, height)
-    lines = [digit.line for digit in reading.digits]
+    lines = [digit.line for digit in reading.found]
     assert lines == sorted(lines), "digits are in reading order, line by line"
     assert sorted(set(lines)) == list(range(len(set(lines)))), f"lines numbered 0..k consecutively: {lines}"
     for digit in reading.digits:
@@ -51,9 +52,13 @@ def check_reading(reading, width, height):
         assert all(0.0 <= p <= 1.0 for p in ranked) and ranked == sorted(ranked, reverse=True)
         assert digit.digit not in [d for d, _ in digit.alternatives]
         assert digit.crop.shape == (28, 28) and digit.crop.dtype == np.uint8
-    text_lines = reading.text.split("\n") if reading.digits else []
-    assert [len(line) for line in text_lines] == [lines.count(k) for k in range(len(set(lines)))]
+    shown = [digit.line for digit in reading.digits]
+    text_lines = reading.digits_text.split("\n") if reading.digits else []
+    assert [len(line) for line in text_lines] == [shown.count(k) for k in sorted(set(shown))]
     assert "".join(text_lines) == "".join(str(digit.digit) for digit in reading.digits)
+    written = [c for c in reading.text if c.isdigit() or c == "?"]
+    assert written == [str(d.digit) if d in reading.digits else "?" for d in reading.found]
+    assert reading.text.count("\n") == max(len(set(lines)) - 1, 0)
     body = json.loads(json.dumps({"success": True, **reading.to_dict(), "model": {"name": "m", "version": "v"}, "elapsed_ms": 0}))
     errors = [error.message for error in RECOGNITION.iter_errors(body)]
     assert not errors, errors
@@ -173,8 +178,9 @@ def test_any_pixels_give_a_consistent_reading_in_bounded_time(recognizer, shape,
     check_reading(reading, width, height)
     strict = reading.filtered(min_confidence)
     check_reading(strict, width, height)
-    assert all(digit.probability >= min_confidence for digit in strict.digits)
-    assert len(strict.digits) == sum(digit.probability >= min_confidence for digit in reading.digits)
+    assert all(round(digit.probability, 4) >= min_confidence for digit in strict.digits)
+    assert len(strict.digits) + strict.hidden == len(reading.found)
+    assert len(strict.digits) == sum(round(digit.probability, 4) >= min_confidence for digit in reading.digits)
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from handwriting.engine.decoding import decode
-from handwriting.engine.reading import Reading
 from handwriting.engine.recognition import Recognizer
 from helpers import glyph, iou
 
@@ -212,33 +211,6 @@ def test_alternatives_are_the_next_three_digits_best_first(recognizer, sure):
         assert chances == sorted(chances, reverse=True)
         assert 0 <= chances[-1] and chances[0] <= digit.probability <= 1
         assert digit.probability + sum(chances) <= 1 + 1e-5
-
-
-def test_min_confidence_is_the_same_as_filtering_the_reading(recognizer, sure):
-    data = encode(page(compose(number(sure, "2024\n1789"))[0]))
-    full = recognizer.read(data)
-    threshold = float(np.median([d.probability for d in full.digits]))
-    kept = recognizer.read(data, min_confidence=threshold)
-    assert kept == full.filtered(threshold)
-    assert all(d.probability >= threshold for d in kept.digits)
-    nothing = recognizer.read(data, min_confidence=1.01)
-    assert nothing.digits == () and nothing.text == ""
-    assert (nothing.width, nothing.height) == (full.width, full.height)
-
-
-def test_filtering_drops_unsure_digits_and_renumbers_the_lines(recognizer, sure):
-    """A first line made unsure is dropped whole: the second line becomes line 0."""
-    full = recognizer.read(encode(page(compose(number(sure, "27\n1828"))[0])))
-    assert full.text == "27\n1828"
-    unsure = Reading(
-        tuple(dataclasses.replace(d, probability=0.2) if d.line == 0 else d for d in full.digits),
-        full.width, full.height,
-    )
-    kept = unsure.filtered(0.5)
-    assert kept.text == "1828"
-    assert [d.line for d in kept.digits] == [0, 0, 0, 0]
-    assert [d.box for d in kept.digits] == [d.box for d in full.digits if d.line == 1]
-    assert unsure.filtered(0.0).text == "27\n1828"
 
 
 def test_the_classifier_runs_in_bounded_chunks(recognizer, sure):

@@ -56,12 +56,14 @@ def test_options_are_read_from_form_fields_and_json_keys(client, spec, digits_pn
     assert all(p["probability"] >= 1 for p in strict["predictions"])
 
 
-def test_min_confidence_drops_unsure_digits(client, spec, digits_png, recognizer):
+def test_min_confidence_hides_unsure_digits(client, spec, digits_png, recognizer):
+    """A hidden digit is counted and leaves a "?"; min_confidence compares the probability as shown."""
     raw = [d.probability for d in recognizer.read(digits_png).digits]
     for threshold in (0.0, max(raw), 1.0):
         query = {"min_confidence": repr(threshold)}
         body = conforms(spec, client.post(URL, query_string=query, data={"file": (io.BytesIO(digits_png), "d.png")}))
-        assert body["count"] == sum(p >= threshold for p in raw)
+        assert body["count"] == sum(round(p, 4) >= threshold for p in raw)
+        assert body["hidden"] == len(raw) - body["count"] == body["text"].count("?")
         assert all(p["line"] == 0 for p in body["predictions"])
 
 
