@@ -87,9 +87,3 @@ def publish(partial, path, meta):
     os.replace(partial, path)
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
 
-
-def save(model, path, meta):
-    """Write `model` and its metadata to `path` without ever exposing a half-written file."""
-    partial = partial_path(path)
-    model.save(partial)
-    publish(partial, path, meta)

@@ -185,6 +185,13 @@ def publish(partial, path, meta, model=None):
     model_io.publish(partial, path, meta)
 
 
+def save(model, path, meta):
+    """Write `model`, its artifacts and its metadata to `path` without ever exposing a half-written file."""
+    partial = model_io.partial_path(path)
+    model.save(partial)
+    publish(partial, path, meta, model)
+
+
 def shipped():
     """Every model a server may serve: the models folder's, the default and the line model."""
     settings = config.settings()

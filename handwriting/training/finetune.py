@@ -15,6 +15,7 @@ from handwriting.engine import decoding, model_io
 from handwriting.engine.blobs import union
 from handwriting.engine.normalisation import to_mnist
 from handwriting.engine.segmentation import segment
+from handwriting.training import export
 
 CLASSES = model_io.CLASSES[:model_io.NOT_A_DIGIT]  # a folder per digit
 
@@ -200,7 +201,7 @@ def main(argv=None):
 
     test_accuracy = score_mnist(model, args.mnist or settings.mnist_path)
     counts = (len(crops), len(skipped), len(train), len(held))
-    model_io.save(model, args.out, metadata(args, model, counts, (before, after), test_accuracy))
+    export.save(model, args.out, metadata(args, model, counts, (before, after), test_accuracy))
     print(f"saved {args.out}")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from handwriting import cli, config
 from handwriting.engine import model_io
+from handwriting.training import export
 
 VALIDATION = 5000
 ARCHITECTURES = ("cnn", "advanced", "linear")  # architectures.ARCHITECTURES, named here so that --help needs no Keras
@@ -320,7 +321,7 @@ def main(argv=None):
     accuracy = test_accuracy(best, data)
     write_reports(history, args.reports or config.settings().reports_dir)
     meta = metadata(args, best, history, (sources, images, wall), (chosen, accuracy), data.sha256)
-    model_io.publish(partial, args.out, meta)
+    export.publish(partial, args.out, meta, best)
     print(f"saved {args.out}: validation mean {meta['validation_accuracy']:.4f}, "
           f"test accuracy {accuracy:.4f}, {wall / 60:.1f} min")
 

@@ -150,3 +150,19 @@ def test_every_option_has_help_with_its_default():
         assert action.help and "(default: " in action.help, action.option_strings
     assert set(ARCHITECTURES) == set(architectures.ARCHITECTURES)
     assert next(a for a in options if a.dest == "arch").choices == ARCHITECTURES
+
+
+def test_the_engine_serves_the_trained_model_as_keras_reads_it(trained, mnist):
+    """Training publishes the runtime artifacts with the model, so the engine reads it at once."""
+    import keras
+
+    from handwriting.engine.recognition import Recognizer
+
+    crops = mnist.x_test[:500]
+    model = keras.models.load_model(trained / "digit.keras")
+    engine = Recognizer(trained / "digit.keras")
+    assert np.abs(engine.classify(crops) - model.predict(crops[..., None] / 255.0, verbose=0)).max() <= 1e-4
+    assert engine.explainer()(crops[:3], mnist.y_test[:3]).shape == (3, 28, 28)
+    assert sorted(path.name for path in trained.glob("*digit*")) == [
+        "digit.gradcam.onnx", "digit.json", "digit.keras", "digit.onnx",
+    ]
