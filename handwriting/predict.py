@@ -1,7 +1,9 @@
-"""Read the numbers in image files: `python -m handwriting.predict IMAGE [IMAGE ...]`.
+"""Read the numbers in image files: `python -m handwriting.predict INPUT [INPUT ...]`.
 
-Prints the numbers read per image, as written (the whole Reading as JSON with --json). An image
-that cannot be read gets a one-line error and exit code 2, and the other images are still read.
+An input is a file, a folder (its images and ZIPs, recursively), a glob or a ZIP. Prints the numbers
+read per image, as written (the whole Reading as JSON with --json), or writes them to --jsonl/--csv
+with a progress bar, read by --workers processes or on a Dask --cluster. An image that cannot be
+read gets a one-line error (or its error record) and exit code 2, and the other images are still read.
 """
 import argparse
 import json
@@ -17,14 +19,31 @@ MIN_FONT_SCALE = 0.4  # OpenCV's font scale below which a label stops being read
 
 def parse_args(argv=None):
     parser = cli.Parser(prog="python -m handwriting.predict", description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="+", type=Path)
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, globs (quoted) or ZIPs")
     parser.add_argument("--model", type=model_path, metavar="NAME|PATH",
                         help="a model name as GET /api/models lists them (the .keras files in models/), or the "
                              "path of a .keras file (default: the shipped model, $HANDWRITING_MODEL)")
     parser.add_argument("--json", action="store_true", help="print each Reading as JSON")
     parser.add_argument("--overlay", type=Path, help="PNG with boxes and digits drawn over the image")
     parser.add_argument("--plot", type=Path, help="PNG bar chart of each digit's probabilities")
-    return parser.parse_args(argv)
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--jsonl", type=Path, metavar="OUT", help="append one JSON line per input to OUT, instead of printing")
+    out.add_argument("--csv", type=Path, metavar="OUT", help="append one CSV row per input to OUT, instead of printing")
+    parser.add_argument("--resume", action="store_true", help="skip the inputs already in the --jsonl/--csv file")
+    parser.add_argument("--workers", type=cli.at_least(1), default=1,
+                        help="processes that read, each loading the model once (default: 1, this process)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="read on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); its "
+                             "workers need this package, and the model at the same path")
+    args = parser.parse_args(argv)
+    args.out = args.jsonl or args.csv
+    if args.resume and not args.out:
+        parser.error("--resume needs --jsonl or --csv")
+    if (args.overlay or args.plot) and (args.workers > 1 or args.cluster):
+        parser.error("--overlay and --plot draw in this process: leave out --workers and --cluster")
+    if args.out:
+        cli.check_writable(args.out)
+    return args
 
 
 def model_path(value):
@@ -39,9 +58,9 @@ def model_path(value):
     raise argparse.ArgumentTypeError(f"{value!r} is neither a model name ({names}) nor a .keras file")
 
 
-def per_image(path, image, count):
+def per_image(path, name, count):
     """With several images, OUT.png becomes OUT-<image>.png so that nothing is overwritten."""
-    return path if count == 1 else path.with_name(f"{path.stem}-{image.stem}{path.suffix}")
+    return path if count == 1 else path.with_name(f"{path.stem}-{Path(name).stem}{path.suffix}")
 
 
 def _shared(a, b):
@@ -143,32 +162,73 @@ def draw_plot(reading, path):
     plt.close(figure)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def read_here(items, args):
+    """Records of the inputs read in this process, drawing --overlay and --plot on the way."""
+    from handwriting.batch import inputs, output
     from handwriting.engine import decoding
+    from handwriting.engine.limits import TooComplex
     from handwriting.engine.recognition import Recognizer
 
     try:
         engine = Recognizer(args.model)
     except Exception as error:
         cli.fail(f"cannot load the model: {type(error).__name__}")
-    failed = False
-    for image in args.images:
+    for item in items:
         try:
-            decoded = decoding.decode(image.read_bytes(), engine.settings.max_pixels, engine.settings.working_side)
+            decoded = decoding.decode(inputs.load(item), engine.settings.max_pixels, engine.settings.working_side)
             reading = engine.read_decoded(decoded)
             if args.overlay:
-                draw_overlay(decoded.image, reading, per_image(args.overlay, image, len(args.images)))
+                draw_overlay(decoded.image, reading, per_image(args.overlay, item.name, len(items)))
             if args.plot:
-                draw_plot(reading, per_image(args.plot, image, len(args.images)))
-        except (OSError, decoding.DecodeError) as error:
-            print(f"{cli.program()}: error: {image}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
-            failed = True
-            continue
-        if args.json:
-            print(json.dumps({"file": str(image), **reading.to_dict()}))
+                draw_plot(reading, per_image(args.plot, item.name, len(items)))
+        except OSError as error:
+            yield output.record(item.name, error=("unreadable_file", error.strerror or str(error)))
+        except (decoding.DecodeError, TooComplex) as error:
+            yield output.record(item.name, error=(error.code, str(error)))
         else:
-            print(f"{image}: {reading.text.replace(chr(10), ' / ') or '(no digits found)'}")
+            yield output.record(item.name, reading.to_dict())
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from handwriting.batch import inputs, output, run
+
+    items = inputs.expand(args.inputs, config.settings())
+    if args.resume:
+        done = output.done(args.out)
+        print(f"{len(done):,} inputs already in {args.out}; reading the other {sum(i.name not in done for i in items):,}",
+              file=sys.stderr)
+        items = [item for item in items if item.name not in done]
+    if args.workers > 1 or args.cluster:
+        records = run.results(items, args.model, args.workers, args.cluster)
+    else:
+        records = read_here(items, args)
+    if args.out:
+        return write(records, items, args.out)
+    failed = False
+    for record in records:
+        if not record["success"]:
+            print(f"{cli.program()}: error: {record['file']}: {record['error']['message']}", file=sys.stderr)
+            failed = True
+        elif args.json:
+            print(json.dumps({key: value for key, value in record.items() if key != "success"}), flush=True)
+        else:
+            print(f"{record['file']}: {record['text'].replace(chr(10), ' / ') or '(no digits found)'}", flush=True)
+    return 2 if failed else 0
+
+
+def write(records, items, path):
+    """Append every record to `path` as it arrives, with a progress bar (rate, ETA) on a terminal."""
+    from tqdm import tqdm
+
+    from handwriting.batch import output
+
+    failed = 0
+    with output.Writer(path) as writer:
+        for record in tqdm(records, total=len(items), unit="image", file=sys.stderr, disable=None):
+            writer.write(record)
+            failed += not record["success"]
+    print(f"{len(items):,} inputs read into {path}, {failed:,} with an error", file=sys.stderr)
     return 2 if failed else 0
 
 

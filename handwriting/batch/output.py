@@ -4,18 +4,18 @@ import csv
 import json
 from pathlib import Path
 
-CSV_COLUMNS = ("name", "text", "digits_text", "confidence", "count", "error_code", "error_message")
+CSV_COLUMNS = ("file", "text", "digits_text", "confidence", "count", "error_code", "error_message")
 
 
-def record(name, reading=None, error=None):
+def record(file, reading=None, error=None):
     """A result as one JSON-ready dict: the reading's fields, or `error` as (code, message)."""
     if error is not None:
-        return {"name": name, "success": False, "error": {"code": error[0], "message": error[1]}}
-    return {"name": name, "success": True, **reading}
+        return {"file": file, "success": False, "error": {"code": error[0], "message": error[1]}}
+    return {"file": file, "success": True, **reading}
 
 
 def done(path):
-    """Names already in an output file, and the file cut back to its last whole line: a run killed
+    """Files already in an output file, and the file cut back to its last whole line: a run killed
     mid-write leaves at most one partial line."""
     path = Path(path)
     if not path.is_file():
@@ -26,8 +26,8 @@ def done(path):
         path.write_bytes(whole)
     text = whole.decode("utf-8")
     if path.suffix.lower() == ".csv":
-        return {row["name"] for row in csv.DictReader(text.splitlines()) if row.get("name")}
-    return {json.loads(line)["name"] for line in text.splitlines() if line.strip()}
+        return {row["file"] for row in csv.DictReader(text.splitlines()) if row.get("file")}
+    return {json.loads(line)["file"] for line in text.splitlines() if line.strip()}
 
 
 class Writer:

@@ -9,16 +9,16 @@ def test_jsonl_records_append_one_per_line_and_resume_knows_them(tmp_path):
         writer.write(output.record("a.png", {"text": "12", "count": 2}))
         writer.write(output.record("b.png", error=("corrupt_image", "broken")))
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert lines == [{"name": "a.png", "success": True, "text": "12", "count": 2},
-                     {"name": "b.png", "success": False, "error": {"code": "corrupt_image", "message": "broken"}}]
+    assert lines == [{"file": "a.png", "success": True, "text": "12", "count": 2},
+                     {"file": "b.png", "success": False, "error": {"code": "corrupt_image", "message": "broken"}}]
     assert output.done(path) == {"a.png", "b.png"}
 
 
 def test_a_partial_last_line_is_cut_and_not_counted_as_done(tmp_path):
     path = tmp_path / "out.jsonl"
-    path.write_text('{"name": "a.png", "success": true}\n{"name": "b.p')
+    path.write_text('{"file": "a.png", "success": true}\n{"file": "b.p')
     assert output.done(path) == {"a.png"}
-    assert path.read_text() == '{"name": "a.png", "success": true}\n'
+    assert path.read_text() == '{"file": "a.png", "success": true}\n'
 
 
 def test_csv_has_one_header_and_a_row_per_input_with_its_error(tmp_path):

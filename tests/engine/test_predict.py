@@ -1,9 +1,13 @@
 """The command-line reader, run as users run it: readings on stdout, one error line per unreadable
 file, exit code 2 when any failed, and the overlay and plot files written where promised."""
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import zipfile
 
 import pytest
 from PIL import Image
@@ -23,8 +27,10 @@ def files(tmp_path_factory, mnist):
     """A PNG and a JPEG of numbers, a text file named like an image, and a frozen copy of the
     model: a checkpoint replaced mid-test must not make the command and the engine disagree."""
     folder = tmp_path_factory.mktemp("predict")
+    shipped = config.settings().model_path
+    for sibling in shipped.parent.glob(f"{shipped.stem}.*"):  # its card and runtime artifacts too
+        shutil.copyfile(sibling, folder / sibling.name.replace(shipped.stem, "model", 1))
     model = folder / "model.keras"
-    shutil.copyfile(config.settings().model_path, model)
     number = folder / "number.png"
     number.write_bytes(synth.number_image(mnist.x_test, mnist.y_test, seed=3, count=4, size=(600, 200)).data)
     lines = folder / "lines.jpg"
@@ -160,3 +166,70 @@ def test_a_label_goes_above_its_box_when_there_is_room_and_inside_the_canvas_at_
     assert places[0] == (0, (45, 28, 85, 40))  # centred above
     assert places[1][1][1] == 40 and places[1][1][0] == 0  # no room above: below, at the left edge
     assert places[2][1][2] == 200 and places[2][1][3] == 60  # above, slid in from the right edge
+
+
+@pytest.fixture(scope="module")
+def many(files, tmp_path_factory):
+    """A folder of 24 numbers (a subfolder of them zipped), the inputs a batch user points at."""
+    folder = tmp_path_factory.mktemp("many")
+    (folder / "sub").mkdir()
+    for i in range(16):
+        shutil.copyfile(files["number" if i % 2 else "lines"], folder / f"{i:02d}.{'png' if i % 2 else 'jpg'}")
+    with zipfile.ZipFile(folder / "sub" / "scans.zip", "w") as archive:
+        for i in range(8):
+            archive.writestr(f"scan-{i}.png", files["number"].read_bytes())
+    return folder
+
+
+def records(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_a_folder_with_a_zip_goes_to_jsonl_and_a_glob_to_csv_each_input_once(files, many, readings, tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = predict(files, many, "--jsonl", out)
+    assert result.returncode == 0, result.stderr
+    got = records(out)
+    names = [str(many / f"{i:02d}.{'png' if i % 2 else 'jpg'}") for i in range(16)]
+    assert [r["file"] for r in got] == names + [f"{many}/sub/scans.zip/scan-{i}.png" for i in range(8)]
+    assert all(r["success"] and r["text"] == readings["number"].text for r in got[16:])
+    table = tmp_path / "out.csv"
+    result = predict(files, f"{many}/*.png", "--csv", table)
+    assert result.returncode == 0 and "8 inputs read" in result.stderr
+    rows = table.read_text().splitlines()
+    assert rows[0].startswith("file,text,digits_text") and len(rows) == 1 + 8
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumed_reads_only_what_is_missing(files, many, tmp_path):
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "handwriting.predict", "--model", str(files["model"]), str(many), "--jsonl", str(out)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        while process.poll() is None and (not out.exists() or len(out.read_bytes().splitlines()) < 3):
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    before = len(records(out))
+    assert 3 <= before < 24, "the run was to be killed part-way"
+    resumed = predict(files, many, "--jsonl", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{before} inputs already in {out}; reading the other {24 - before}" in resumed.stderr
+    names = [r["file"] for r in records(out)]
+    assert len(names) == len(set(names)) == 24
+
+
+@pytest.mark.slow
+def test_two_workers_write_what_one_process_writes(files, many, tmp_path):
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert predict(files, many, "--jsonl", one).returncode == 0
+    assert predict(files, many, "--jsonl", two, "--workers", "2").returncode == 0
+    assert sorted(map(json.dumps, records(two))) == sorted(map(json.dumps, records(one)))
+
+
+def test_resume_without_an_output_and_drawing_in_workers_are_refused(files):
+    for args in (["--resume"], ["--workers", "2", "--overlay", "o.png"]):
+        result = predict(files, files["number"], *args)
+        assert result.returncode == 2 and len(errors(result)) == 1
