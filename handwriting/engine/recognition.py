@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import cutting, decoding, model_io, runtime, whole_lines
+from handwriting.engine import calibration, cutting, decoding, model_io, runtime, whole_lines
 from handwriting.engine.limits import Budget
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.reading_order import keep_first
@@ -27,6 +27,7 @@ class Recognizer:
         self.meta = model_io.metadata(self.path)
         self.name = self.meta.get("name", self.path.stem)
         self.version = self.meta.get("date", "unknown")
+        self.calibration = calibration.Calibration.of(self.meta)
         self._gradcam = None
         self._gradcam_lock = threading.Lock()
         line_model = Path(self.settings.line_model_path)
@@ -89,14 +90,19 @@ class Recognizer:
         lines = cutting.plan(kept, found.digit_height, budget, settings.max_cuts)
         chosen = cutting.choose(lines, self.classify(cutting.candidates(lines), budget))
         to_original = decoded.scale / found.scale
-        digits = [
-            digit
+        # The cut search, reject_below and the line reader's rule were tuned on the model's own
+        # probabilities: they decide on those, and only what a reading reports is calibrated.
+        read = [
+            (number, piece, probabilities)
             for number, line in enumerate(chosen)
             for piece, probabilities in line
-            if (digit := _digit(piece, probabilities, number, to_original, decoded.width, decoded.height)).probability
-            >= settings.reject_below
+            if model_io.digit_probabilities(probabilities).max() >= settings.reject_below
         ]
-        if self.lines is not None and whole_lines.unsure(digits):
+        digits = [
+            _digit(piece, self.calibration.digit(probabilities), number, to_original, decoded.width, decoded.height)
+            for number, piece, probabilities in read
+        ]
+        if self.lines is not None and whole_lines.unsure(digits, [model_io.digit_probabilities(p).max() for *_, p in read]):
             budget.check("reading the line whole")
             digits = self.read_whole(found.dark, decoded, digits)
         separators = found.separators_in(to_original, decoded.width, decoded.height)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from handwriting.engine import runtime
+from handwriting.engine import calibration, model_io, runtime
 
 HEIGHT, WIDTH = 32, 160  # the model's input; longer lines are squeezed to WIDTH
 STEPS = WIDTH // 4  # CTC time steps: the model halves the width twice
@@ -22,7 +22,7 @@ class LineText(NamedTuple):
     text: str
     confidence: float  # the surest step's doubt: the least of every step's top probability
     spans: tuple  # (left, right) of each digit along the strip, in its own pixels
-    probabilities: tuple  # each digit's probability at the step that emitted it
+    probabilities: tuple  # each digit's probability at the step that emitted it, calibrated
 
 
 def to_input(grey):
@@ -38,10 +38,13 @@ def to_input(grey):
     return out, filled
 
 
-def decode(probabilities, filled, width):
+def decode(probabilities, filled, width, temperature=1.0):
     """Greedy CTC decoding of (STEPS, 11) probabilities; each digit's span mapped back onto a
-    strip `width` pixels wide of which the input filled `filled` columns."""
+    strip `width` pixels wide of which the input filled `filled` columns. The text, spans and
+    confidence come from the model's own probabilities, on which the engine's rules were tuned;
+    each digit's reported probability is calibrated by `temperature` (calibration.scale)."""
     best = probabilities.argmax(-1)
+    reported = calibration.scale(probabilities, temperature)
     to_strip = (WIDTH / STEPS) * width / filled
     text, spans, chosen = [], [], []
     previous = BLANK
@@ -49,10 +52,10 @@ def decode(probabilities, filled, width):
         if label != BLANK and label != previous:
             text.append(str(label - 1))
             spans.append((step * to_strip, (step + 1) * to_strip))
-            chosen.append(float(probabilities[step, label]))
+            chosen.append(float(reported[step, label]))
         elif label != BLANK and spans:
             spans[-1] = (spans[-1][0], (step + 1) * to_strip)
-            chosen[-1] = max(chosen[-1], float(probabilities[step, label]))
+            chosen[-1] = max(chosen[-1], float(reported[step, label]))
         previous = label
     return LineText("".join(text), float(probabilities.max(-1).min()), tuple(spans), tuple(chosen))
 
@@ -64,6 +67,7 @@ class LineReader:
         """`path`: the line model's `.keras` file, whose exported artifact answers probabilities."""
         self.path = Path(path)
         self.model = runtime.load_model(self.path, threads)
+        self.temperature = calibration.Calibration.of(model_io.metadata(self.path)).temperature
 
     def read(self, strips):
         """LineText for each grey strip (dark ink on light paper), all in one call."""
@@ -71,4 +75,4 @@ class LineReader:
             return []
         inputs, filled = zip(*(to_input(strip) for strip in strips))
         probabilities = self.model.predict(np.stack(inputs)[..., None])
-        return [decode(p, f, strip.shape[1]) for p, f, strip in zip(probabilities, filled, strips)]
+        return [decode(p, f, strip.shape[1], self.temperature) for p, f, strip in zip(probabilities, filled, strips)]

@@ -18,12 +18,16 @@ STRIP = 2.0  # an image this many times wider than tall may be one line: its who
 MARGIN_X, MARGIN_Y = 0.5, 0.2  # around the digits read, in digit heights, for the line's strip
 
 
-def unsure(digits):
-    """Whether a reading is empty or too doubtful, on few enough lines to be re-read whole."""
+def unsure(digits, probabilities=None):
+    """Whether a reading is empty or too doubtful, on few enough lines to be re-read whole.
+    `probabilities`: each digit's as the model gave it, before calibration, on which UNSURE was
+    chosen (default: the digits' own)."""
     if not digits:
         return True
+    if probabilities is None:
+        probabilities = [d.probability for d in digits]
     lines = 1 + max(d.line for d in digits)
-    return lines <= MAX_LINES and float(np.prod([d.probability for d in digits])) < UNSURE
+    return lines <= MAX_LINES and float(np.prod(probabilities)) < UNSURE
 
 
 def strips(grey, digits, to_grey):
