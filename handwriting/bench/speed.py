@@ -29,6 +29,10 @@ IMAGES = {  # key: what the tables call it
     "photo": "(c) 12-MP photo JPEG",
 }
 WARMUP = 3  # requests or reads per image before the measured ones: first-use costs are not latency
+HUGE_SIDE = 6000  # the huge uploads of issue #20: PNGs of under 1 MB that decode to 36 megapixels
+HUGE_UPLOADS = 8  # sent at once, as a burst
+SETTLE_S = 10.0  # idle seconds after the burst before a worker's memory is read
+TRIM_SETTLE_S = 1.0  # after the last request of a kind: a worker trims its memory once its answer is sent
 IN_PROCESS_RUNS = 20  # reads per image by the engine, for the batched-versus-naive comparison
 NAIVE_RUNS = 5  # the naive way is so much slower that a few reads tell its ratio well enough
 
@@ -63,6 +67,17 @@ def canvas_png(sample):
     if image.mean() > 127:
         image = 255 - image
     return sample._replace(data=cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_BGR2BGRA))[1].tobytes())
+
+
+def huge_png(sample):
+    """`sample`, a PNG of a few digits, enlarged five times across the middle of a white page
+    HUGE_SIDE pixels square: small to upload, 36 megapixels once decoded."""
+    image = cv2.imdecode(np.frombuffer(sample.data, np.uint8), cv2.IMREAD_COLOR)
+    page = np.full((HUGE_SIDE, HUGE_SIDE, 3), 255, np.uint8)
+    height = round(image.shape[0] * HUGE_SIDE / image.shape[1])
+    top = (HUGE_SIDE - height) // 2
+    page[top: top + height] = cv2.resize(image, (HUGE_SIDE, height), interpolation=cv2.INTER_LINEAR)
+    return sample._replace(data=cv2.imencode(".png", page)[1].tobytes(), boxes=None)
 
 
 def reference_images(mnist, seed):
@@ -162,15 +177,38 @@ def throughput(port, body, content_type, clients, seconds, workers=()):
     }
 
 
+def burst(port, body, content_type, count):
+    """`count` uploads sent at once, each on its own connection; the statuses of their answers."""
+    statuses = [None] * count
+
+    def send(index):
+        client = Client(port)
+        try:
+            statuses[index] = client.recognise(body, content_type)[0]
+        except (OSError, ValueError) as error:
+            statuses[index] = type(error).__name__
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=send, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
 def measure_server(images, args):
     """Everything measured over HTTP against one server process."""
     bodies = {
         key: multipart("file", f"{key}.{'jpg' if key == 'photo' else 'png'}", sample.data) for key, sample in images.items()
     }
+    huge = multipart("file", "huge.png", huge_png(images["number"]).data)
     with serving(args.model) as server:
         cold = server.wait_ready()
         workers, all_ready = server.wait_workers()
         print(f"server ready in {cold:.1f} s, {len(workers)} workers in {all_ready:.1f} s", file=sys.stderr, flush=True)
+        memory = {"idle": [rss_mb(pid) for pid in workers]}
         results = {}
         for key, (body, content_type) in bodies.items():
             try:
@@ -179,13 +217,19 @@ def measure_server(images, args):
                 server.fail(f"POST of {IMAGES[key]} failed: {type(error).__name__}: {error}")
             done = results[key].get("error") or f"server p50 {results[key]['server_ms']['p50']:.1f} ms"
             print(f"{IMAGES[key]}: {done}", file=sys.stderr, flush=True)
+        time.sleep(TRIM_SETTLE_S)
+        memory["photos"] = [rss_mb(pid) for pid in workers]
         load = throughput(server.port, *bodies["canvas"], args.clients, args.seconds, workers)
         workers = children(server.process.pid)
         rss = [rss_mb(pid) for pid in workers]
         shared = [rss_mb(pid, "RssFile") for pid in workers]
+        memory["huge_statuses"] = burst(server.port, *huge, HUGE_UPLOADS)
+        time.sleep(SETTLE_S)
+        memory["huge_idle"] = [rss_mb(pid) for pid in children(server.process.pid)]
+        print(f"{HUGE_UPLOADS} 36-MP uploads answered {memory['huge_statuses']}", file=sys.stderr, flush=True)
     return {
         "cold_start_s": cold, "all_workers_ready_s": all_ready, "workers": len(workers),
-        "rss_mb": rss, "rss_file_mb": shared, "throughput": load, "images": results,
+        "rss_mb": rss, "rss_file_mb": shared, "memory_mb": memory, "throughput": load, "images": results,
     }
 
 
@@ -226,7 +270,7 @@ def figures(report):
     rows = []
     for key, name in IMAGES.items():
         http_ms, comparison = server["images"][key], local[key]
-        target = {"number": 15.0, "photo": 250.0}.get(key)
+        target = {"number": 8.0, "photo": 250.0}.get(key)
         target_text = "" if target is None else f"p50 ≤ {target:.0f} ms"
         if "error" in http_ms:
             rows.append(Figure(f"{name}: server-side p50 / p95", None, http_ms["error"], target, target_text=target_text))
@@ -244,13 +288,13 @@ def figures(report):
             speedup,
             f"{speedup:.1f}x ({comparison['batched_ms']['p50']:.1f} vs {comparison['naive_ms']['p50']:.0f} ms,"
             f" {comparison['model_calls']} model calls{'' if comparison['same_text'] else ', READINGS DIFFER'})",
-            10.0 if key == "number" else None, ceiling=False, target_text="≥ 10x" if key == "number" else "",
+            15.0 if key == "number" else None, ceiling=False, target_text="≥ 15x" if key == "number" else "",
         ))
     load = server["throughput"]
     rows.append(Figure(
         f"{IMAGES['canvas'][:3]} requests/s, {load['clients']} clients", load["requests_per_s"],
         f"{load['requests_per_s']:.0f} /s ({load['requests']} in {load['seconds']:.1f} s, {load['errors']} errors)",
-        150.0, ceiling=False, target_text="≥ 150 /s",
+        500.0, ceiling=False, target_text="≥ 500 /s",
     ))
     idle_rate = report["machine"]["cores"] * 1000.0 / (load["server_cpu_ms"] + load["client_cpu_ms"])
     rows.append(Figure(
@@ -259,14 +303,28 @@ def figures(report):
     ))
     rows.append(Figure(
         "cold start to /api/ready 200", server["cold_start_s"],
-        f"{server['cold_start_s']:.1f} s (all {server['workers']} workers {server['all_workers_ready_s']:.1f} s)",
-        8.0, target_text="≤ 8 s",
+        f"{server['cold_start_s']:.2f} s (all {server['workers']} workers {server['all_workers_ready_s']:.2f} s)",
+        1.5, target_text="≤ 1.5 s",
     ))
-    rss, shared = server["rss_mb"], server["rss_file_mb"]
+    rss, shared, memory = server["rss_mb"], server["rss_file_mb"], server["memory_mb"]
     rows.append(Figure(
-        f"RSS per worker (max of {len(rss)})", max(rss),
+        f"RSS per worker, idle (max of {len(memory['idle'])})", max(memory["idle"]),
+        f"{' / '.join(f'{mb:.0f}' for mb in memory['idle'])} MB",
+    ))
+    rows.append(Figure(
+        "RSS per worker after the 12-MP photos", max(memory["photos"]),
+        f"{' / '.join(f'{mb:.0f}' for mb in memory['photos'])} MB", 250.0, target_text="≤ 250 MB",
+    ))
+    rows.append(Figure(
+        "RSS per worker after the canvas load", max(rss),
         f"{' / '.join(f'{mb:.0f}' for mb in rss)} MB ({' / '.join(f'{mb:.0f}' for mb in shared)} of it mapped files)",
-        700.0, target_text="≤ 700 MB",
+    ))
+    refused = [status for status in memory["huge_statuses"] if status != 200]
+    rows.append(Figure(
+        f"RSS per worker {SETTLE_S:.0f} s after {HUGE_UPLOADS} 36-MP PNG uploads at once", max(memory["huge_idle"]),
+        f"{' / '.join(f'{mb:.0f}' for mb in memory['huge_idle'])} MB"
+        + (f" ({len(refused)} answered {refused[0]})" if refused else ""),
+        300.0, target_text="≤ 300 MB",
     ))
     return rows
 

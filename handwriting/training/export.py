@@ -11,6 +11,7 @@ Training and fine-tuning publish through `publish`, so that no model lands witho
 import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,9 @@ def _tf2onnx():
     import tf2onnx
     from tf2onnx.handler import tf_op
 
-    patch_tf2onnx()
+    with warnings.catch_warnings():  # its test for np.object warns under NumPy 2, which it patches for
+        warnings.simplefilter("ignore", FutureWarning)
+        patch_tf2onnx()
 
     @tf_op("ReluGrad")
     class ReluGrad:  # the gradient of ReLU: the incoming gradient where the features are positive

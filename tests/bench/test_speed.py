@@ -117,6 +117,18 @@ def test_throughput_counts_every_answer(stub):
     assert result["requests_per_s"] == pytest.approx(result["requests"] / result["seconds"])
 
 
+def test_a_burst_sends_every_upload_at_once(stub):
+    body, content_type = common.multipart("file", "x.png", b"image")
+    assert speed.burst(stub, body, content_type, 4) == [200] * 4 and Stub.count == 4
+
+
+def test_the_huge_upload_is_small_and_decodes_to_36_megapixels(mnist):
+    number = synth.number_image(mnist.x_test, mnist.y_test, 0)
+    huge = speed.huge_png(number)
+    assert len(huge.data) < 1024 * 1024 and huge.text == number.text
+    assert cv2.imdecode(np.frombuffer(huge.data, np.uint8), cv2.IMREAD_COLOR).shape == (6000, 6000, 3)
+
+
 def test_table_marks_targets_met_and_missed():
     rows = [
         speed.Figure("fast", 10.0, "10 ms", 15.0, target_text="≤ 15 ms"),
