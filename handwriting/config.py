@@ -77,12 +77,15 @@ class Settings:
     cors_origins: tuple = field(default_factory=lambda: _env("HANDWRITING_CORS_ORIGINS", (), _origins))
     # Batches (several files or a ZIP in one request): files read per request ...
     max_files: int = field(default_factory=lambda: _env("HANDWRITING_MAX_FILES", 1000, int))
-    # ... their decoded pixels together, each file also within max_pixels: 500 12-MP photos ...
-    max_batch_pixels: int = field(default_factory=lambda: _env("HANDWRITING_MAX_BATCH_PIXELS", 6_000_000_000, int))
+    # ... their decoded pixels together, each file also within max_pixels: 100 12-MP photos ...
+    max_batch_pixels: int = field(default_factory=lambda: _env("HANDWRITING_MAX_BATCH_PIXELS", 1_200_000_000, int))
     # ... a ZIP's files unpacked, held in memory together with the upload ...
     max_zip_bytes: int = field(default_factory=lambda: _env("HANDWRITING_MAX_ZIP_BYTES", 200 * 1024 * 1024, int))
     # ... and unpacked over packed size per entry: images compress little, a ZIP bomb about 1,000x.
     max_zip_ratio: float = field(default_factory=lambda: _env("HANDWRITING_MAX_ZIP_RATIO", 200.0, float))
+    # CPU seconds a batch's files take together, each also within time_budget_s: 1,000 photos of
+    # about 30 ms each, with room to spare, and a worker never held for minutes.
+    batch_time_budget_s: float = field(default_factory=lambda: _env("HANDWRITING_BATCH_TIME_BUDGET_S", 60.0, float))
 
 
 def settings() -> Settings:

@@ -75,15 +75,15 @@ def entries(data, max_entries, max_bytes, max_ratio):
     unsafe = [info.filename for info in infos if _unsafe(info.filename)]
     if unsafe:
         raise UnsafeName(f"the ZIP has entry names that leave their folder, such as {unsafe[0]!r}")
-    total = sum(info.file_size for info in infos)
-    if total > max_bytes:
-        raise TooLarge(f"the ZIP's files unpack to {total:,} bytes; at most {max_bytes:,} are read")
     for info in infos:
         if info.file_size > max_ratio * max(info.compress_size, 1):
             raise Bomb(
                 f"{info.filename!r} unpacks {info.file_size / max(info.compress_size, 1):,.0f} times its "
                 f"packed size; at most {max_ratio:g} times is read"
             )
+    total = sum(info.file_size for info in infos)
+    if total > max_bytes:
+        raise TooLarge(f"the ZIP's files unpack to {total:,} bytes; at most {max_bytes:,} are read")
     return [_read(archive, info) for info in infos]
 
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.sansio.multipart import MultipartDecoder
 from werkzeug.wsgi import get_content_length
 
-from handwriting.engine import decoding
+from handwriting.engine import archive, decoding
 from handwriting.engine.explain import NotExplainable, overlay
 from handwriting.engine.limits import TooComplex
 from handwriting.web import metrics, openapi, registry
@@ -28,8 +28,9 @@ from handwriting.web import metrics, openapi, registry
 EXTENSION = "digit_reader"
 DRAIN_LIMIT = 128 * 1024 * 1024  # a refused body up to this size is read to the end before answering
 MAX_FORM_FIELD = 128 * 1024  # a form field other than the file: the options are a few bytes each
-MAX_FORM_PARTS = 16  # the file and a few options
-_STATUS = {"unsupported_type": 415, "too_many_pixels": 422, "too_many_bytes": 422, "too_complex": 422}
+MAX_FORM_OPTIONS = 16  # form parts besides the files: the options, a few bytes each
+_STATUS = {"unsupported_type": 415, "too_many_pixels": 422, "too_many_bytes": 422, "too_complex": 422,
+           "zip_too_large": 422, "zip_bomb": 422}
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_type"}
 _FLAGS = {"1": True, "true": True, "0": False, "false": False}
 _DATA_URL = re.compile(r"data:[^,]*,", re.IGNORECASE)
@@ -72,7 +73,7 @@ def init_app(app, models, settings):
     app.request_class = InMemoryRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_FIELD
-    app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
+    app.config["MAX_FORM_PARTS"] = settings.max_files + MAX_FORM_OPTIONS
     app.json.sort_keys = False
     slots = threading.BoundedSemaphore(max(1, settings.reading_slots))
     app.extensions[EXTENSION] = {"models": models, "settings": settings, "slots": slots}
@@ -179,7 +180,7 @@ def _form():
         raise ApiError(
             413, "field_too_large",
             f"a form field other than 'file' is over {MAX_FORM_FIELD:,} bytes, or the form has over "
-            f"{MAX_FORM_PARTS} parts",
+            f"{current_app.config['MAX_FORM_PARTS']} parts",
         ) from None
 
 
@@ -191,31 +192,46 @@ def _json():
 
 
 def _read_input():
-    """The image bytes and the options (query string, then form fields or JSON keys; a raw image
-    body takes them from the query string)."""
+    """The uploads as (name, bytes) pairs, whether the answer is a batch's, and the options (query
+    string, then form fields or JSON keys; a raw body takes them from the query string). Several
+    `file` parts, or a ZIP however sent, make a batch."""
     options = request.args.to_dict()
     if request.mimetype.startswith("image/"):
-        return request.get_data(cache=True), options
+        return [("body", request.get_data(cache=True))], False, options
+    if request.mimetype in ("application/zip", "application/x-zip-compressed"):
+        return _unzipped(request.get_data(cache=True)), True, options
     if request.mimetype == "multipart/form-data":
         form, files = _form()
         options.update(form.to_dict())
-        uploads = files.getlist("file")
+        uploads = [(upload.filename or f"file {i + 1}", upload.read()) for i, upload in enumerate(files.getlist("file"))]
         if not uploads:
             raise ApiError(400, "missing_file", "send the image in the multipart field 'file'")
-        if len(uploads) > 1:
-            raise ApiError(400, "too_many_files", f"send one image per request: the form has {len(uploads)} "
-                           "parts named 'file'")
-        return uploads[0].read(), options
+        if len(uploads) == 1 and archive.is_zip(uploads[0][1]):
+            return _unzipped(uploads[0][1]), True, options
+        limit = _state()["settings"].max_files
+        if len(uploads) > limit:
+            raise ApiError(400, "too_many_files", f"the form has {len(uploads):,} files; at most {limit:,} are read per request")
+        return uploads, len(uploads) > 1, options
     if request.is_json:
         payload = _json()
         if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
             raise ApiError(400, "invalid_json", 'send a JSON object {"image": "<data URL or base64>"}')
         options.update({k: v for k, v in payload.items() if k != "image"})
-        return _decode_base64(payload["image"]), options
+        return [("image", _decode_base64(payload["image"]))], False, options
     raise ApiError(
         400, "missing_file", "send the image as multipart field 'file', as JSON {\"image\": \"<data URL>\"} or as "
-        "the body with Content-Type image/png, image/jpeg, ..."
+        "the body with Content-Type image/png, image/jpeg, ... (or application/zip for a ZIP of images)"
     )
+
+
+def _unzipped(data):
+    """A ZIP's entries as uploads, or its refusal, decided before anything is unpacked."""
+    settings = _state()["settings"]
+    try:
+        entries = archive.entries(data, settings.max_files, settings.max_zip_bytes, settings.max_zip_ratio)
+    except archive.ArchiveError as error:
+        raise ApiError(_STATUS.get(error.code, 400), error.code, str(error)) from None
+    return [(entry.name, entry.data if entry.data is not None else archive.ArchiveError(entry.error)) for entry in entries]
 
 
 def _min_confidence(options):
@@ -288,26 +304,60 @@ def _reading_slot():
 @blueprint.post("/digit_recognize")
 def recognize():
     started = time.perf_counter()
-    data, options = _read_input()
+    uploads, batch, options = _read_input()
     min_confidence, crops, explain = _min_confidence(options), _flag(options, "crops"), _flag(options, "explain")
     engine = _engine(options.get("model"))
     if explain:
         _check_explainable(engine)
-    settings = _state()["settings"]
-    with _reading_slot():
-        reading = engine.read(data, min_confidence, settings.time_budget_s)
-        heatmaps = engine.explain(reading.digits) if explain else None
-    body = {"success": True, **reading.to_dict()}
+    if batch:
+        body = {"success": True, "batch": True, "count": len(uploads),
+                "results": list(_read_batch(engine, uploads, min_confidence, crops, explain))}
+    else:
+        with _reading_slot():
+            body = {"success": True, **_answer(engine, uploads[0][1], min_confidence, crops, explain)}
+    body["model"] = _model(engine)
+    body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return jsonify(body)
+
+
+def _answer(engine, data, min_confidence, crops, explain, seconds=None):
+    """One image's reading as the API answers it, with crops and heatmaps when asked."""
+    reading = engine.read(data, min_confidence, _state()["settings"].time_budget_s if seconds is None else seconds)
+    body = reading.to_dict()
     if crops:
         for prediction, digit in zip(body["predictions"], reading.digits):
             prediction["crop"] = png_base64(digit.crop)
     if explain:
-        for prediction, digit, heat in zip(body["predictions"], reading.digits, heatmaps):
+        for prediction, digit, heat in zip(body["predictions"], reading.digits, engine.explain(reading.digits)):
             prediction["heatmap"] = png_base64(overlay(digit.crop, heat))
-    body["model"] = _model(engine)
-    body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    metrics.read(body["model"]["name"], body["count"])
-    return jsonify(body)
+    metrics.read(str(engine.name), body["count"])
+    return body
+
+
+def _read_batch(engine, uploads, min_confidence, crops, explain):
+    """Each upload's answer or its error, in order: one bad file never fails the others. Each file
+    holds a reading slot of its own, so that single reads interleave; together the files stay
+    within max_batch_pixels and batch_time_budget_s, past which the rest are refused one by one."""
+    settings = _state()["settings"]
+    deadline, pixels = time.thread_time() + settings.batch_time_budget_s, 0
+    for name, data in uploads:
+        left = deadline - time.thread_time()
+        try:
+            if isinstance(data, archive.ArchiveError):
+                raise ApiError(400, data.code, str(data))
+            if pixels >= settings.max_batch_pixels:
+                raise ApiError(422, "too_many_pixels", f"the files before this one hold {pixels:,} pixels; a batch "
+                               f"reads at most {settings.max_batch_pixels:,}")
+            if left <= 0:
+                raise ApiError(422, "too_complex", f"the files before this one took the batch's "
+                               f"{settings.batch_time_budget_s:g} s of CPU; send the rest in another request")
+            with _reading_slot():
+                body = _answer(engine, data, min_confidence, crops, explain, min(settings.time_budget_s, left))
+            pixels += body["image"]["width"] * body["image"]["height"]
+            yield {"name": name, "success": True, **body}
+        except ApiError as error:
+            metrics.refused(error.code)
+            yield {"name": name, "success": False, "error": {"code": error.code, "message": error.message}}
 
 
 @blueprint.post("/preview")
@@ -315,8 +365,10 @@ def preview():
     """The image as the service decodes and reads it (upright, transparency on white), as a PNG no
     larger than the working side: for clients that cannot show the format themselves (TIFF, in
     most browsers). It takes the same inputs as /digit_recognize and holds a reading slot."""
-    data, _ = _read_input()
-    settings = _state()["settings"]
+    uploads, batch, _ = _read_input()
+    if batch:
+        raise ApiError(400, "too_many_files", "send one image to preview")
+    data, settings = uploads[0][1], _state()["settings"]
     with _reading_slot():
         picture = Image.fromarray(decoding.decode(data, settings.max_pixels, settings.working_side, settings).image)
         picture.thumbnail((settings.working_side, settings.working_side), Image.Resampling.BOX)

@@ -6,7 +6,11 @@ Every response carries an X-Request-ID header (components.headers.RequestId).
 
 ERROR_CODES = {
     "missing_file": "no image: send the multipart field `file`, a JSON body with `image` or an image/* body",
-    "too_many_files": "the form has two or more parts named `file`: send one image per request",
+    "too_many_files": "more files than max_files in one request (parts named `file`, or a ZIP's entries)",
+    "bad_zip": "the ZIP, or one of its entries, cannot be read",
+    "zip_too_large": "the ZIP's files unpack to more bytes than max_zip_bytes",
+    "zip_bomb": "a ZIP entry unpacks more than max_zip_ratio times its packed size",
+    "unsafe_entry_name": "a ZIP entry's name would leave its folder (`..`, an absolute path or a drive)",
     "invalid_json": "the JSON body is malformed or has no string `image`",
     "json_too_deep": "the JSON body is nested deeper than the parser allows",
     "field_too_large": "a form field other than `file` is over its limit, or the form has too many parts",
@@ -33,6 +37,8 @@ ERROR_CODES = {
 }
 
 _OBJECT = {"type": "object", "additionalProperties": False}
+READING = ("text", "digits_text", "count", "hidden", "confidence", "numbers", "predictions", "orientation", "image",
+           "truncated", "limits")  # what every reading answers, alone or in a batch
 
 
 def _ref(name):
@@ -44,6 +50,46 @@ def _schemas():
     digit = {"type": "integer", "minimum": 0, "maximum": 9}
     count = {"type": "integer", "minimum": 0}
     side = {"type": "integer", "minimum": 1}
+    name = {"type": "string", "description": "The file's name as sent, or the ZIP entry's path inside the ZIP."}
+    reading = {
+        "text": {
+            "type": "string",
+            "description": "The numbers as written (their `text`), those of one line apart by a space, lines "
+            'joined by a newline; "?" for each digit below min_confidence.',
+        },
+        "digits_text": {
+            "type": "string",
+            "description": "The digits shown and nothing else, lines joined by a newline.",
+        },
+        "count": {**count, "description": "Digits shown: those at or above min_confidence."},
+        "hidden": {**count, "description": "Digits found but below min_confidence."},
+        "confidence": {**probability, "description": "The chance the whole reading is right; 0 when no "
+                       "digit was found."},
+        "numbers": {"type": "array", "items": _ref("Number"), "description": "In reading order."},
+        "predictions": {"type": "array", "items": _ref("Prediction"), "description": "One per digit shown."},
+        "orientation": {
+            "enum": [0, 90, 180, 270],
+            "description": "Degrees clockwise the image was turned before it was read: a page photographed "
+            "sideways or upside down is read upright.",
+        },
+        "image": {
+            **_OBJECT,
+            "required": ["width", "height"],
+            "properties": {"width": side, "height": side},
+        },
+        "message": {
+            "type": "string",
+            "description": "For people, present when no digit is shown (none found, or all below "
+            "min_confidence), when digits are hidden, or when a limit cut the reading short.",
+        },
+        "truncated": {"type": "boolean", "description": "Whether a limit left marks or cuts unread; then "
+                      "`message` says which, and marks are kept in reading order."},
+        "limits": {
+            "type": "array",
+            "items": {"enum": ["max_marks", "max_digits", "max_crops"]},
+            "description": "The settings whose limit cut the reading short.",
+        },
+    }
     return {
         "Box": {
             **_OBJECT,
@@ -115,7 +161,7 @@ def _schemas():
         },
         "ModelInfo": {
             **_OBJECT,
-            "required": ["name", "arch", "test_accuracy", "parameters", "size_bytes", "default", "loaded", "trained"],
+            "required": ["name", "arch", "test_accuracy", "parameters", "size_bytes", "default", "trained"],
             "properties": {
                 "name": {"type": "string", "description": "The value for `model=`."},
                 "arch": {"type": ["string", "null"]},
@@ -123,7 +169,6 @@ def _schemas():
                 "parameters": {"type": ["integer", "null"], "minimum": 0},
                 "size_bytes": count,
                 "default": {"type": "boolean"},
-                "loaded": {"type": "boolean", "description": "Already in this worker's memory."},
                 "trained": {"type": ["string", "null"], "description": "When training ended (ISO 8601)."},
             },
         },
@@ -139,67 +184,50 @@ def _schemas():
         },
         "Recognition": {
             **_OBJECT,
-            "required": ["success", "text", "digits_text", "count", "hidden", "confidence", "numbers", "predictions",
-                         "orientation", "image", "truncated", "limits", "model", "elapsed_ms"],
+            "description": "The reading of one image.",
+            "required": ["success", *READING, "model", "elapsed_ms"],
+            "properties": {"success": {"const": True}, **reading, "model": _ref("Model"),
+                           "elapsed_ms": {"type": "number", "minimum": 0}},
+        },
+        "FileReading": {
+            **_OBJECT,
+            "description": "One file of a batch, read.",
+            "required": ["name", "success", *READING],
+            "properties": {"name": name, "success": {"const": True}, **reading},
+        },
+        "FileError": {
+            **_OBJECT,
+            "description": "One file of a batch that could not be read; the others still are.",
+            "required": ["name", "success", "error"],
+            "properties": {"name": name, "success": {"const": False}, "error": _ref("ErrorDetail")},
+        },
+        "BatchRecognition": {
+            **_OBJECT,
+            "description": "The answer to several `file` parts or a ZIP: one result per file, in order.",
+            "required": ["success", "batch", "count", "results", "model", "elapsed_ms"],
             "properties": {
                 "success": {"const": True},
-                "text": {
-                    "type": "string",
-                    "description": "The numbers as written (their `text`), those of one line apart by a space, lines "
-                    'joined by a newline; "?" for each digit below min_confidence.',
-                },
-                "digits_text": {
-                    "type": "string",
-                    "description": "The digits shown and nothing else, lines joined by a newline.",
-                },
-                "count": {**count, "description": "Digits shown: those at or above min_confidence."},
-                "hidden": {**count, "description": "Digits found but below min_confidence."},
-                "confidence": {**probability, "description": "The chance the whole reading is right; 0 when no "
-                               "digit was found."},
-                "numbers": {"type": "array", "items": _ref("Number"), "description": "In reading order."},
-                "predictions": {"type": "array", "items": _ref("Prediction"), "description": "One per digit shown."},
-                "orientation": {
-                    "enum": [0, 90, 180, 270],
-                    "description": "Degrees clockwise the image was turned before it was read: a page photographed "
-                    "sideways or upside down is read upright.",
-                },
-                "image": {
-                    **_OBJECT,
-                    "required": ["width", "height"],
-                    "properties": {"width": side, "height": side},
-                },
+                "batch": {"const": True},
+                "count": {**count, "description": "Files read or refused."},
+                "results": {"type": "array", "items": {"oneOf": [_ref("FileReading"), _ref("FileError")]}},
                 "model": _ref("Model"),
                 "elapsed_ms": {"type": "number", "minimum": 0},
-                "message": {
-                    "type": "string",
-                    "description": "For people, present when no digit is shown (none found, or all below "
-                    "min_confidence), when digits are hidden, or when a limit cut the reading short.",
-                },
-                "truncated": {"type": "boolean", "description": "Whether a limit left marks or cuts unread; then "
-                              "`message` says which, and marks are kept in reading order."},
-                "limits": {
-                    "type": "array",
-                    "items": {"enum": ["max_marks", "max_digits", "max_crops"]},
-                    "description": "The settings whose limit cut the reading short.",
-                },
             },
         },
         "Error": {
             **_OBJECT,
             "required": ["success", "error"],
+            "properties": {"success": {"const": False}, "error": _ref("ErrorDetail")},
+        },
+        "ErrorDetail": {
+            **_OBJECT,
+            "required": ["code", "message"],
             "properties": {
-                "success": {"const": False},
-                "error": {
-                    **_OBJECT,
-                    "required": ["code", "message"],
-                    "properties": {
-                        "code": {
-                            "enum": list(ERROR_CODES),
-                            "description": "; ".join(f"`{k}`: {v}" for k, v in ERROR_CODES.items()),
-                        },
-                        "message": {"type": "string", "description": "For people; may change."},
-                    },
+                "code": {
+                    "enum": list(ERROR_CODES),
+                    "description": "; ".join(f"`{k}`: {v}" for k, v in ERROR_CODES.items()),
                 },
+                "message": {"type": "string", "description": "For people; may change."},
             },
         },
         "Health": {
@@ -231,7 +259,11 @@ def _schemas():
             "type": "object",
             "required": ["file"],
             "properties": {
-                "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "file": {
+                    "description": "The image; several `file` parts, or one ZIP of images, make a batch.",
+                    "oneOf": [{"type": "string", "contentMediaType": "application/octet-stream"},
+                              {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}}],
+                },
                 "min_confidence": {"type": "string"},
                 "crops": {"type": "string"},
                 "explain": {"type": "string"},
@@ -314,11 +346,18 @@ def document(max_upload_bytes, max_pixels):
                 "description": "The image itself as the body (Content-Type image/png, image/jpeg, ...); the "
                 "options then come from the query string.",
             }},
+            "application/zip": {"schema": {
+                "type": "string",
+                "contentMediaType": "application/zip",
+                "description": "A ZIP of images as the body: a batch, one result per file; folders and macOS "
+                "resource forks are skipped.",
+            }},
         },
     }
     refusals = {
-        "400": _error("No image, two or more `file` parts (too_many_files), empty, not an image, corrupt, bad "
-                      "base64, a bad option or an unknown model."),
+        "400": _error("No image, more files than max_files (too_many_files), empty, not an image, corrupt, bad "
+                      "base64, a bad option, an unknown model, or a ZIP that cannot be read or names an entry "
+                      "outside its folder."),
         "413": _error("The request body is over the limit."),
         "415": _error("An unsupported format such as SVG or PDF."),
         "503": _error("The model is not loaded, or every reading slot stayed busy (busy).",
@@ -341,16 +380,21 @@ def document(max_upload_bytes, max_pixels):
                     "summary": "Read the digits in an image",
                     "description": (
                         f"The request body may be at most {megabytes:g} MiB ({max_upload_bytes} bytes) and the "
-                        f"image at most {max_pixels:,} pixels. JPEG, PNG, WebP, BMP, TIFF and GIF are read."
+                        f"image at most {max_pixels:,} pixels. JPEG, PNG, WebP, BMP, TIFF and GIF are read. "
+                        "Several `file` parts, or a ZIP (as the `file` part or as an application/zip body), are "
+                        "a batch: one result per file, in order, a bad file answered with its own error."
                     ),
                     "parameters": options,
                     "requestBody": image_body,
                     "responses": {
-                        "200": _ok("The numbers and digits read, possibly none (then with a `message`).", "Recognition"),
+                        "200": _answer("The numbers and digits read, possibly none (then with a `message`); for a "
+                                       "batch, one result per file.", {"application/json": {"schema": {
+                                           "oneOf": [_ref("Recognition"), _ref("BatchRecognition")]}}}),
                         **refusals,
                         "422": _error(
                             "The image has more pixels or decoded bytes than the limit, would take more work than "
-                            "a read may (too_complex), or explain=1 with a linear model."
+                            "a read may (too_complex), explain=1 with a linear model, or a ZIP would unpack to "
+                            "more than the limits (zip_too_large, zip_bomb)."
                         ),
                         **common,
                     },

@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from handwriting.web.app import create_app
-from helpers import DIGITS, URL, conforms, png, refused
+from helpers import DIGITS, URL, compose, conforms, png, refused
 
 
 def test_document_is_valid_openapi_3_1(spec):
@@ -245,10 +246,83 @@ def test_a_raw_image_body_is_read(client, spec, digits_png, mimetype):
     refused(spec, client.post(URL, data=b"plain words " * 20, content_type="image/png"), 400, "not_an_image")
 
 
-def test_two_file_parts_are_refused_until_batches_land(client, spec, digits_png):
-    files = [(io.BytesIO(digits_png), "a.png"), (io.BytesIO(digits_png), "b.png")]
-    body = refused(spec, client.post(URL, data={"file": files}), 400, "too_many_files")
-    assert "2 parts" in body["error"]["message"]
+def _zip(files, compression=zipfile.ZIP_DEFLATED):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def three(mnist):
+    """Two numbers and a text file, the batch a user drops on the page."""
+    return [("a.png", png(compose(mnist, (4, 0, 9)))), ("notes.txt", b"call me " * 20), ("b.png", png(compose(mnist, (2, 4))))]
+
+
+def _single(client, data):
+    return client.post(URL, data=data, content_type="image/png").get_json()
+
+
+def _as_single(result):
+    return {k: v for k, v in result.items() if k not in ("name", "success")}
+
+
+def test_several_file_parts_are_a_batch_answered_in_order_with_the_bad_one_refused_alone(client, spec, three):
+    files = [(io.BytesIO(data), name) for name, data in three]
+    body = conforms(spec, client.post(URL, data={"file": files, "min_confidence": "0.5"}))
+    assert body["batch"] is True and body["count"] == 3 and [r["name"] for r in body["results"]] == ["a.png", "notes.txt", "b.png"]
+    good, bad = [body["results"][0], body["results"][2]], body["results"][1]
+    assert bad == {"name": "notes.txt", "success": False, "error": bad["error"]} and bad["error"]["code"] == "not_an_image"
+    for result, (_, data) in zip(good, (three[0], three[2])):
+        single = client.post(f"{URL}?min_confidence=0.5", data=data, content_type="image/png").get_json()
+        assert result["success"] and _as_single(result) == {k: v for k, v in single.items() if k not in ("success", "model", "elapsed_ms")}
+
+
+@pytest.mark.parametrize("how", ["part", "body"])
+def test_a_zip_is_a_batch_whether_sent_as_the_file_part_or_as_the_body(client, spec, three, how):
+    data = _zip([*three, ("__MACOSX/._a.png", b"fork"), ("scans/", b"")])
+    response = (client.post(URL, data={"file": (io.BytesIO(data), "scans.zip")}) if how == "part"
+                else client.post(URL, data=data, content_type="application/zip"))
+    body = conforms(spec, response)
+    assert [(r["name"], r["success"]) for r in body["results"]] == [("a.png", True), ("notes.txt", False), ("b.png", True)]
+    assert body["results"][0]["digits_text"] == _single(client, three[0][1])["digits_text"]
+
+
+def test_zip_bombs_crowded_zips_and_escaping_names_are_refused_whole_with_typed_errors(client, spec):
+    bomb = _zip([("zeros.bmp", b"\x00" * 50_000_000)])
+    assert len(bomb) < 100_000
+    refused(spec, client.post(URL, data=bomb, content_type="application/zip"), 422, "zip_bomb")
+    crowded = _zip([(f"{i}.png", b"") for i in range(10_000)], zipfile.ZIP_STORED)
+    body = refused(spec, client.post(URL, data={"file": (io.BytesIO(crowded), "many.zip")}), 400, "too_many_files")
+    assert "10,000 files" in body["error"]["message"]
+    escaping = _zip([("ok.png", b"1"), ("../../etc/cron.d/x.png", b"2")])
+    refused(spec, client.post(URL, data=escaping, content_type="application/zip"), 400, "unsafe_entry_name")
+    refused(spec, client.post(URL, data=b"PK\x03\x04 and nothing", content_type="application/zip"), 400, "bad_zip")
+
+
+def test_past_the_batch_pixel_limit_the_remaining_files_are_refused_one_by_one(recognizer, monkeypatch, spec, three):
+    monkeypatch.setenv("HANDWRITING_MAX_BATCH_PIXELS", "1")
+    client = create_app(recognizer=recognizer).test_client()
+    body = conforms(spec, client.post(URL, data={"file": [(io.BytesIO(d), n) for n, d in (three[0], three[2])]}))
+    assert body["results"][0]["success"] is True
+    assert body["results"][1]["error"]["code"] == "too_many_pixels"
+
+
+def test_more_file_parts_than_the_limit_are_refused(recognizer, monkeypatch, spec, digits_png):
+    monkeypatch.setenv("HANDWRITING_MAX_FILES", "2")
+    client = create_app(recognizer=recognizer).test_client()
+    files = [(io.BytesIO(digits_png), f"{i}.png") for i in range(3)]
+    refused(spec, client.post(URL, data={"file": files}), 400, "too_many_files")
+
+
+@pytest.mark.slow
+def test_a_zip_of_500_images_is_read_within_the_limits(client, spec, mnist):
+    rng = np.random.default_rng(500)
+    images = [(f"{i:03d}.png", png(compose(mnist, rng.integers(0, 10, 4)))) for i in range(500)]
+    body = conforms(spec, client.post(URL, data=_zip(images), content_type="application/zip"))
+    assert body["count"] == 500 and all(r["success"] for r in body["results"]), [r for r in body["results"] if not r["success"]][:3]
+    assert sum(r["count"] == 4 for r in body["results"]) >= 450
 
 
 def test_preview_is_the_decoded_image_as_png_within_the_working_side(client, app):

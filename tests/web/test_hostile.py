@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import time
+import zipfile
 import zlib
 
 import numpy as np
@@ -133,6 +134,34 @@ def test_png_decompression_bomb_is_422_without_decoding(watch):
     started = time.perf_counter()
     refused(upload(watch, bomb, "bomb.png"), 422, "too_many_pixels")
     assert time.perf_counter() - started < ANSWER_WITHIN_S  # 900 MP decoded would take far longer, or kill the worker
+
+
+def _zip_bomb(unpacked):
+    """A real ZIP bomb: one entry of `unpacked` zero bytes, deflated."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open("zeros.bmp", "w", force_zip64=True) as entry:
+            chunk = bytes(1 << 24)
+            for _ in range(unpacked // len(chunk)):
+                entry.write(chunk)
+    return buffer.getvalue()
+
+
+def test_zip_bombs_crowded_zips_and_escaping_names_are_refused_and_the_server_unharmed(watch):
+    bomb = _zip_bomb(1 << 30)
+    assert len(bomb) < 1_200_000 and zipfile.ZipFile(io.BytesIO(bomb)).infolist()[0].file_size == 1 << 30
+    started = time.perf_counter()
+    refused(upload(watch, bomb, "bomb.zip"), 422, "zip_bomb")
+    assert time.perf_counter() - started < ANSWER_WITHIN_S
+    crowded = io.BytesIO()
+    with zipfile.ZipFile(crowded, "w") as archive:
+        for i in range(10_000):
+            archive.writestr(f"{i}.png", b"")
+    refused(upload(watch, crowded.getvalue(), "many.zip"), 400, "too_many_files")
+    escaping = io.BytesIO()
+    with zipfile.ZipFile(escaping, "w") as archive:
+        archive.writestr("../../home/app/.profile.png", b"x")
+    refused(send(watch, "POST", URL, escaping.getvalue(), {"Content-Type": "application/zip"}), 400, "unsafe_entry_name")
 
 
 def test_25_mb_random_upload_is_413(watch):
