@@ -1,6 +1,9 @@
 """The page in Debian's Chromium, driven by Playwright, against the app served over real HTTP."""
+import csv
 import dataclasses
+import io
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +82,7 @@ def test_upload_shows_the_number_boxes_and_cards(page, digits_file, recognizer):
     expect(page.locator("#status")).to_contain_text(f"Read {text}")
     expect(page.locator("#result-source")).to_have_text("digits.png")
     expect(page.locator("#error")).to_be_hidden()
+    expect(page.locator("#batch")).to_be_hidden()  # one file keeps the single view
 
 
 def test_drawing_is_read_live(page):
@@ -326,3 +330,164 @@ def test_a_reading_cut_short_by_a_cap_says_so(browser, capped_url, dense_file):
     expect(page.locator("#result-notes")).to_be_visible()
     expect(page.locator("#result-notes")).to_contain_text(answer["message"][1:])
     page.close()
+
+
+NOTES = {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just words\n" * 50}
+
+
+@pytest.fixture(scope="module")
+def several(mnist, tmp_path_factory):
+    """Two composed images and a text file, in the order they are picked."""
+    folder = tmp_path_factory.mktemp("several")
+    files = []
+    for name, labels in (("first.png", (7, 2, 1)), ("second.png", (4, 0, 9, 5))):
+        Image.fromarray(compose(mnist, labels)).save(folder / name)
+        files.append({"name": name, "mimeType": "image/png", "buffer": (folder / name).read_bytes()})
+    return [*files, NOTES]
+
+
+def _percent(probability):
+    """The page's percentage: one decimal, none at the ends."""
+    value = probability * 100
+    return f"{value:.0f}%" if value >= 99.95 or value < 0.05 else f"{value:.1f}%"
+
+
+def _expect_rows(page, names, answers):
+    """The table holds a row per file, in order, each showing what the API answered for it."""
+    rows = page.locator("#batch-rows tr")
+    expect(rows).to_have_count(len(names))
+    for i, (name, answer) in enumerate(zip(names, answers)):
+        row = rows.nth(i)
+        expect(row.locator("td.name")).to_have_text(name)
+        if answer["success"]:
+            expect(row.locator("td.number")).to_have_text(answer["text"])
+            expect(row.locator("td.confidence")).to_have_text(_percent(answer["confidence"]))
+            expect(row.locator("td.problem")).to_have_text("")
+        else:
+            expect(row.locator("td.problem")).to_contain_text(answer["error"]["message"][1:])
+            expect(row.locator("td.confidence")).to_have_text("")
+
+
+def _read(page, base_url, file):
+    """The API's own answer for one file, as the page would send it."""
+    return page.request.post(f"{base_url}/api/digit_recognize", multipart={"file": file}).json()
+
+
+def test_several_files_fill_a_row_each(page, base_url, several):
+    """Each file is its own request, in the list's order, at most two at once; a bad file fails alone."""
+    answers = [_read(page, base_url, f) for f in several]
+    assert [a["success"] for a in answers] == [True, True, False], answers
+    assert answers[2]["error"]["code"] == "not_an_image"
+    sent, flying, most = [], set(), []
+    def start(request):
+        if "/api/digit_recognize" in request.url:
+            sent.append(request)
+            flying.add(request)
+            most.append(len(flying))
+    page.on("request", start)
+    page.on("requestfinished", lambda request: flying.discard(request))
+    page.on("requestfailed", lambda request: flying.discard(request))
+    page.set_input_files("#file-input", several)
+    _expect_rows(page, [f["name"] for f in several], answers)
+    expect(page.locator("#status")).to_have_text("3 of 3 read (1 failed).")
+    expect(page.locator("#status")).to_have_attribute("aria-live", "polite")
+    sent_answers = [request.response().json() for request in sent]  # one request per file, in order
+    assert [a.get("text") for a in sent_answers] == [a.get("text") for a in answers], sent_answers
+    assert max(most) <= 2
+    thumbs = page.locator("#batch-rows td.thumb img")
+    expect(thumbs).to_have_count(2)
+    for i in range(2):
+        thumbs.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbs.nth(i).element_handle())
+    expect(page.locator("#batch-rows tr").nth(2).locator(".thumb-none")).to_have_count(1)
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#batch-rows tr").nth(2).locator("td.problem")).to_have_attribute(
+        "title", "That file is not an image")
+
+
+def test_a_zip_fills_the_rows_from_its_batch_answer(page, base_url, several):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for file in several:
+            archive.writestr(file["name"], file["buffer"])
+    upload = {"name": "scans.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()}
+    answer = _answer(page, lambda: page.set_input_files("#file-input", upload))
+    assert answer["batch"] and [r["name"] for r in answer["results"]] == [f["name"] for f in several], answer
+    singles = [_read(page, base_url, f) for f in several]
+    assert [r.get("text") for r in answer["results"]] == [s.get("text") for s in singles]
+    _expect_rows(page, [f["name"] for f in several], answer["results"])
+    expect(page.locator("#status")).to_have_text("3 of 3 read (1 failed).")
+    expect(page.locator("#batch-rows .thumb-none")).to_have_count(3)  # no thumbnails from inside a ZIP
+
+
+def test_a_zip_refused_whole_shows_the_error(page, several):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../first.png", several[0]["buffer"])
+    upload = {"name": "escape.zip", "mimeType": "application/zip", "buffer": buffer.getvalue()}
+    answer = _answer(page, lambda: page.set_input_files("#file-input", upload))
+    assert answer["error"]["code"] == "unsafe_entry_name", answer
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error-title")).to_have_text("The ZIP names a file outside itself")
+    expect(page.locator("#error-message")).to_contain_text("../first.png")
+    expect(page.locator("#batch")).to_be_hidden()
+
+
+def test_the_rows_download_as_csv(page, several):
+    csv_button = page.locator("#csv")
+    expect(csv_button).to_be_disabled()
+    page.set_input_files("#file-input", several)
+    expect(page.locator("#status")).to_have_text("3 of 3 read (1 failed).")
+    texts = page.locator("#batch-rows td.number").all_text_contents()
+    with page.expect_download() as download:
+        csv_button.click()
+    assert download.value.suggested_filename == "digits.csv"
+    records = list(csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8"), newline="")))
+    assert records[0] == ["file", "text", "digits_text", "confidence", "error"]
+    assert [r[0] for r in records[1:]] == [f["name"] for f in several]
+    assert [r[1] for r in records[1:3]] == texts[:2] and records[3][1:4] == ["", "", ""]
+    assert all(r[2] == "".join(c for c in r[1] if c.isdigit() or c == "\n") for r in records[1:3])
+    assert all(0 < float(r[3]) <= 1 and r[4] == "" for r in records[1:3])
+    assert "not an image" in records[3][4]
+
+
+def test_a_row_opens_its_full_reading_and_back(page, several):
+    page.set_input_files("#file-input", several[:2])
+    expect(page.locator("#status")).to_have_text("2 of 2 read.")
+    text = page.locator("#batch-rows td.number").nth(1).text_content()
+    page.locator("#batch-rows button.open").nth(1).click()
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#batch")).to_be_hidden()
+    expect(page.locator("#result-source")).to_have_text("second.png")
+    expect(page.locator("#result-text")).to_have_text(text)
+    expect(page.locator("#cards > li")).to_have_count(len(text.replace(" ", "")))
+    page.wait_for_function("() => { const img = document.getElementById('preview'); return img.complete"
+                           " && img.naturalWidth > 0; }")
+    expect(page.locator("#back")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#batch")).to_be_visible()
+    expect(page.locator("#batch-rows button.open").nth(1)).to_be_focused()
+
+
+def test_at_phone_width_the_table_scrolls_sideways(browser, base_url, several):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(base_url)
+    page.set_input_files("#file-input", several)
+    expect(page.locator("#status")).to_have_text("3 of 3 read (1 failed).")
+    scroller = page.locator(".table-scroll")
+    assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()
+
+
+def test_an_option_rereads_every_file_of_the_table(page, several):
+    page.set_input_files("#file-input", several[:2])
+    expect(page.locator("#status")).to_have_text("2 of 2 read.")
+    sent = []
+    page.on("request", lambda request: "/api/digit_recognize" in request.url and sent.append(request.url))
+    page.locator("#model").select_option("digit_linear")
+    expect(page.locator("#status")).to_have_text("2 of 2 read.")
+    assert len(sent) == 2 and all("model=digit_linear" in url for url in sent), sent
+    page.locator("#batch-rows button.open").first.click()
+    expect(page.locator("#result-meta")).to_contain_text("model digit_linear")

@@ -1,6 +1,7 @@
 // Digit Reader page: upload or draw, send to /api/digit_recognize, show what the model read.
 // No inline script and no third-party code, so the page runs under a strict Content-Security-Policy.
 // Each tab (upload, draw) keeps its own image and its own reading; the page shows the selected one's.
+// Several files, or a ZIP, are read into a table whose rows fill as the answers arrive.
 "use strict";
 
 (() => {
@@ -11,6 +12,10 @@
   const UNSURE = 0.6; // an answer without `doubtful` (an older server): below this a digit is flagged
   const LABEL_MIN_PX = 14; // the smallest digit label on screen that still reads well
   const COPIED_MS = 1500;
+  const IN_FLIGHT = 2; // files sent at once: rows fill in order, and the server keeps slots for others
+  const THUMB_PX = 48;
+  const CSV_COLUMNS = ["file", "text", "digits_text", "confidence", "error"];
+  const ZIP_TYPES = ["application/zip", "application/x-zip-compressed"];
   const TITLES = {
     not_an_image: "That file is not an image",
     corrupt_image: "The image could not be decoded",
@@ -18,6 +23,11 @@
     unsupported_type: "That format is not supported",
     too_large: "The file is too large",
     too_many_pixels: "The image has too many pixels",
+    too_many_files: "Too many files at once",
+    bad_zip: "The ZIP could not be read",
+    zip_too_large: "The ZIP unpacks to too much",
+    zip_bomb: "The ZIP is compressed suspiciously well",
+    unsafe_entry_name: "The ZIP names a file outside itself",
     model_unavailable: "The model is not loaded",
     unknown_model: "That model is not available",
     not_explainable: "This model cannot show where it looked",
@@ -67,7 +77,13 @@
     overlay: $("overlay"),
     cards: $("cards"),
     cardsCount: $("cards-count"),
+    back: $("back"),
+    batch: $("batch"),
+    batchMeter: $("batch-meter"),
+    rows: $("batch-rows"),
+    csv: $("csv"),
   };
+  const NO_PREVIEW = els.noPreview.textContent;
 
   // What each tab shows: its source (to re-read when an option changes), its last answer or error.
   const tabs = {
@@ -151,15 +167,19 @@
       bitmap.close();
       return URL.createObjectURL(file);
     } catch (error) {
-      const form = new FormData();
-      form.append("file", file, file.name || "image");
-      try {
-        const response = await fetch(PREVIEW_API, { method: "POST", body: form });
-        const type = response.headers.get("Content-Type") || "";
-        return response.ok && type.startsWith("image/") ? URL.createObjectURL(await response.blob()) : null;
-      } catch (failure) {
-        return null;
-      }
+      return serverPreview(file);
+    }
+  }
+
+  async function serverPreview(file) {
+    const form = new FormData();
+    form.append("file", file, file.name || "image");
+    try {
+      const response = await fetch(PREVIEW_API, { method: "POST", body: form });
+      const type = response.headers.get("Content-Type") || "";
+      return response.ok && type.startsWith("image/") ? URL.createObjectURL(await response.blob()) : null;
+    } catch (failure) {
+      return null;
     }
   }
 
@@ -188,13 +208,23 @@
     if (!view) {
       els.result.hidden = true;
       els.error.hidden = true;
+      els.batch.hidden = true;
       setStatus(tab.controller ? "Reading…" : START[tab.name]);
       if (tab.controller) els.status.classList.add("busy");
     } else if (view.error) {
       showError(view.error.code, view.error.message);
+    } else if (view.batch && view.open) {
+      showResult(view.open.payload, view.openPreview, view.open.name, { batch: view.batch, row: view.open });
+    } else if (view.batch) {
+      showBatch(view.batch);
     } else {
-      showResult(view.payload, view.preview, tab);
+      showResult(view.payload, view.preview, tab.source.blob ? (tab.source.blob.name || "pasted image") : "your drawing");
     }
+  }
+
+  // The reading on show: the tab's own, or the one opened from the table.
+  function shownPayload() {
+    return active.view?.payload || active.view?.open?.payload || null;
   }
 
   function showError(code, message) {
@@ -202,6 +232,7 @@
     els.errorMessage.textContent = HINTS[code] || sentence(message);
     els.error.hidden = false;
     els.result.hidden = true;
+    els.batch.hidden = true;
     setStatus("");
   }
 
@@ -391,17 +422,22 @@
     return notes;
   }
 
-  function showResult(payload, preview, tab) {
+  // `from`: the table row the reading was opened from ({batch, row}), which the back button returns to.
+  function showResult(payload, preview, name, from = null) {
     els.error.hidden = true;
+    els.batch.hidden = true;
     els.result.hidden = false;
+    els.back.hidden = !from;
+    if (from) els.back.textContent = `Back to all ${plural(from.batch.rows.length, "file")}`;
     const found = payload.count > 0;
     if (found) writeReading(payload);
     else els.text.textContent = "–";
     els.text.classList.toggle("empty", !found);
     els.copy.hidden = !found;
-    els.source.textContent = tab.source.blob ? (tab.source.blob.name || "pasted image") : "your drawing";
+    els.source.textContent = name;
     const digits = plural(payload.count, "digit");
-    els.meta.textContent = `${digits} · ${Math.round(payload.elapsed_ms)} ms · model ${payload.model.name}`;
+    const time = payload.elapsed_ms == null ? [] : [`${Math.round(payload.elapsed_ms)} ms`];
+    els.meta.textContent = [digits, ...time, `model ${payload.model.name}`].join(" · ");
     els.notes.replaceChildren(...notesOf(payload).map((note) => {
       const item = document.createElement("li");
       item.textContent = note;
@@ -416,6 +452,8 @@
       els.preview.removeAttribute("src");
       els.preview.hidden = true;
       els.noPreview.hidden = false;
+      els.noPreview.textContent = from && !from.row.file
+        ? "Images inside a ZIP are not shown here; the boxes show where the digits are." : NO_PREVIEW;
     }
     els.preview.alt = found ? `The image that was read, with a box around each of the ${digits}` : "The image that was read";
     drawOverlay(payload);
@@ -438,11 +476,11 @@
   }
 
   new ResizeObserver(() => {
-    if (!els.result.hidden && active.view?.payload) drawOverlay(active.view.payload);
+    if (!els.result.hidden && shownPayload()) drawOverlay(shownPayload());
   }).observe(els.stage);
 
   async function copyReading() {
-    const text = active.view?.payload?.text;
+    const text = shownPayload()?.text;
     if (!text) return;
     try {
       await navigator.clipboard.writeText(text);
@@ -462,26 +500,329 @@
 
   els.copy.addEventListener("click", copyReading);
 
+  // ---- several files: a table whose rows fill as the answers arrive ----------------------------
+  // Each picked file is its own request, IN_FLIGHT at a time in the list's order; a ZIP goes whole
+  // and its batch answer becomes one row per file inside it. Rows: {name, file (null inside a ZIP),
+  // state ("waiting", "reading", "done"), payload or error, tr}.
+
+  function isZip(file) {
+    return ZIP_TYPES.includes(file.type) || /\.zip$/i.test(file.name);
+  }
+
+  function tooLarge(file) {
+    const megabytes = (bytes) => (bytes / 1048576).toFixed(1).replace(/\.0$/, "");
+    return { code: "too_large", message: `the file is ${megabytes(file.size)} MB; the limit is ${megabytes(maxBytes)} MB` };
+  }
+
+  // Object URLs made for a batch, freed when another reading replaces it (or at once after that).
+  function own(batch, url) {
+    if (url && batch.released) {
+      URL.revokeObjectURL(url);
+      return null;
+    }
+    if (url) batch.urls.push(url);
+    return url;
+  }
+
+  function placeholder() {
+    const mark = document.createElement("span");
+    mark.className = "thumb-none";
+    mark.setAttribute("aria-hidden", "true");
+    return mark;
+  }
+
+  // The large preview of a row's file, as a single upload gets it (the server's PNG for TIFF).
+  function rowPreview(batch, row) {
+    row.preview ??= row.file ? previewOf(row.file).then((url) => own(batch, url)) : Promise.resolve(null);
+    return row.preview;
+  }
+
+  // The file itself where the browser shows it; a format it cannot (TIFF) gets the server's PNG once
+  // the file has been read, so that nothing the service refused is sent to it twice.
+  function showThumb(batch, row) {
+    const cell = row.tr.cells[0];
+    if (!row.file || !(row.file.type === "" || row.file.type.startsWith("image/"))) {
+      cell.replaceChildren(placeholder());
+      return;
+    }
+    const image = document.createElement("img");
+    Object.assign(image, { alt: "", loading: "lazy", decoding: "async", width: THUMB_PX, height: THUMB_PX });
+    image.addEventListener("error", () => {
+      image.replaceWith(placeholder());
+      row.thumbFailed = true;
+      serverThumb(batch, row);
+    }, { once: true });
+    image.src = own(batch, URL.createObjectURL(row.file));
+    cell.replaceChildren(image);
+  }
+
+  async function serverThumb(batch, row) {
+    if (!row.thumbFailed || !row.payload || row.thumbAsked || batch.released) return;
+    row.thumbAsked = true;
+    const url = await rowPreview(batch, row);
+    if (!url) return;
+    const image = document.createElement("img");
+    Object.assign(image, { alt: "", decoding: "async", width: THUMB_PX, height: THUMB_PX, src: url });
+    row.tr.cells[0].replaceChildren(image);
+  }
+
+  function newRow(batch, name, file) {
+    const row = { name, file, state: "waiting", payload: null, error: null };
+    row.tr = document.createElement("tr");
+    ["thumb", "name", "number", "confidence", "problem"].forEach((kind) => {
+      const cell = document.createElement("td");
+      cell.className = kind;
+      row.tr.append(cell);
+    });
+    row.tr.cells[1].textContent = name;
+    batch.byTr.set(row.tr, row);
+    showThumb(batch, row);
+    fillRow(row);
+    return row;
+  }
+
+  function fillRow(row) {
+    const [, nameCell, number, confidence, problem] = row.tr.cells;
+    row.tr.className = row.error ? `${row.state} failed` : row.state;
+    const payload = row.payload;
+    if (payload && !nameCell.querySelector("button")) {
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "open";
+      open.textContent = row.name;
+      open.title = `Show the digits of ${row.name}`;
+      nameCell.replaceChildren(open);
+    }
+    number.classList.toggle("quiet", !payload || payload.count === 0);
+    if (row.state !== "done") number.textContent = row.state === "reading" ? "Reading…" : "Waiting";
+    else if (!payload) number.textContent = "–";
+    else number.textContent = payload.count > 0 ? payload.text : (payload.message || "No digits found");
+    confidence.textContent = payload?.confidence == null ? "" : percent(payload.confidence);
+    problem.textContent = row.error ? sentence(row.error.message) : "";
+    problem.title = row.error ? TITLES[row.error.code] || "" : "";
+  }
+
+  function progress(batch) {
+    const done = batch.rows.filter((row) => row.state === "done").length;
+    const failed = batch.rows.filter((row) => row.error).length;
+    els.batchMeter.max = Math.max(batch.rows.length, 1);
+    els.batchMeter.value = done;
+    els.csv.disabled = done === 0;
+    const lone = batch.items.length === 1 && batch.items[0];
+    if (lone && lone.zip && !lone.settled) {
+      setBusy(`Reading the files in ${lone.file.name}…`);
+    } else if (batch.running) {
+      setBusy(`${done} of ${batch.rows.length} read`);
+    } else if (lone && lone.zip && batch.rows.length === 0) {
+      setStatus(`${lone.file.name} holds no files.`);
+    } else {
+      setStatus(`${done} of ${batch.rows.length} read${failed ? ` (${failed} failed)` : ""}.`);
+    }
+  }
+
+  let tableOf = null; // the batch whose rows the table holds
+
+  function showBatch(batch) {
+    els.error.hidden = true;
+    els.result.hidden = true;
+    els.batch.hidden = false;
+    if (tableOf !== batch) {
+      els.rows.replaceChildren(...batch.rows.map((row) => row.tr));
+      tableOf = batch;
+    }
+    progress(batch);
+  }
+
+  // What one file's request answered, or the error that kept it from being sent or answered.
+  async function send(batch, item) {
+    if (!item.zip && item.file.size > maxBytes) return { success: false, error: tooLarge(item.file) };
+    const form = new FormData();
+    form.append("file", item.file, item.file.name);
+    try {
+      return await answerOf(await fetch(batch.url, { method: "POST", body: form, signal: batch.signal }));
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      return { success: false, error: { code: "network", message: "the server could not be reached" } };
+    }
+  }
+
+  // A ZIP's batch answer: its row gives way to one row per file inside it, named inside the ZIP.
+  function expand(batch, item, payload) {
+    const prefix = batch.items.length > 1 ? `${item.file.name}/` : "";
+    const rows = payload.results.map((result) => {
+      const row = newRow(batch, prefix + result.name, null);
+      if (result.success) row.payload = { ...result, model: payload.model };
+      else row.error = result.error;
+      row.state = "done";
+      fillRow(row);
+      return row;
+    });
+    const [zipRow] = item.rows;
+    batch.rows.splice(batch.rows.indexOf(zipRow), 1, ...rows);
+    if (zipRow.tr.isConnected) zipRow.tr.replaceWith(...rows.map((row) => row.tr));
+    item.rows = rows;
+  }
+
+  function settle(tab, batch, item, payload) {
+    item.settled = true;
+    if (payload.success && payload.batch) {
+      expand(batch, item, payload);
+    } else if (!payload.success && batch.items.length === 1) { // a lone ZIP refused whole, shown as any refusal
+      tab.view = { error: payload.error };
+      return;
+    } else {
+      const [row] = item.rows;
+      row.state = "done";
+      if (payload.success) row.payload = payload;
+      else row.error = payload.error;
+      fillRow(row);
+      serverThumb(batch, row);
+    }
+  }
+
+  async function readBatch(tab, source) {
+    const id = ++tab.sequence;
+    if (tab.controller) tab.controller.abort();
+    const controller = new AbortController();
+    tab.controller = controller;
+    tab.source = source;
+    release(tab);
+    const batch = { items: [], rows: [], urls: [], byTr: new WeakMap(), url: query(), signal: controller.signal };
+    for (const file of source.files) {
+      const item = { file, zip: isZip(file), settled: false };
+      item.rows = [newRow(batch, file.name, item.zip ? null : file)];
+      batch.items.push(item);
+      batch.rows.push(...item.rows);
+    }
+    batch.running = true;
+    tab.view = { batch, open: null };
+    if (tab === active) {
+      render(tab);
+      bringIntoView();
+    }
+    const current = () => id === tab.sequence;
+    const shown = () => tab === active && tab.view.batch === batch && !tab.view.open;
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.items.length) {
+        const item = batch.items[next++];
+        item.rows.forEach((row) => {
+          row.state = "reading";
+          fillRow(row);
+        });
+        if (shown()) progress(batch);
+        const payload = await send(batch, item);
+        if (!current()) return;
+        settle(tab, batch, item, payload);
+        if (tab === active && !tab.view.batch) render(tab);
+        else if (shown()) progress(batch);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      throw error;
+    }
+    if (!current()) return;
+    tab.controller = null;
+    batch.running = false;
+    if (shown()) progress(batch);
+  }
+
+  // Frees what the upload tab's last reading holds: its preview, or its batch's object URLs.
+  function release(tab) {
+    tab.preview?.then((url) => url && URL.revokeObjectURL(url));
+    tab.preview = null;
+    const batch = tab.view?.batch;
+    if (batch) {
+      batch.released = true;
+      batch.urls.forEach((url) => URL.revokeObjectURL(url));
+    }
+  }
+
+  async function openRow(row) {
+    const view = active.view;
+    if (!view?.batch || !row.payload) return;
+    const preview = await rowPreview(view.batch, row);
+    if (active.view !== view) return;
+    Object.assign(view, { open: row, openPreview: preview });
+    render(active);
+    els.back.focus();
+    bringIntoView();
+  }
+
+  els.rows.addEventListener("click", (event) => {
+    const tr = event.target.closest("tr");
+    const row = tr && active.view?.batch?.byTr.get(tr);
+    if (row) openRow(row);
+  });
+
+  els.back.addEventListener("click", () => {
+    const view = active.view;
+    const row = view?.open;
+    if (!row) return;
+    view.open = null;
+    render(active);
+    row.tr.querySelector("button.open")?.focus();
+  });
+
+  function csvField(value) {
+    const text = value == null ? "" : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  }
+
+  // A name or message a spreadsheet would run as a formula (=, +, -, @ first) is kept as text.
+  function inert(text) {
+    return /^[=+\-@]/.test(text) ? `'${text}` : text;
+  }
+
+  let csvUrl = null;
+
+  function downloadCsv() {
+    const batch = active.view?.batch;
+    if (!batch) return;
+    const records = batch.rows.filter((row) => row.state === "done").map((row) => [
+      inert(row.name), row.payload?.text, row.payload?.digits_text, row.payload?.confidence,
+      row.error ? inert(row.error.message) : "",
+    ]);
+    const lines = [CSV_COLUMNS, ...records].map((fields) => fields.map(csvField).join(","));
+    if (csvUrl) URL.revokeObjectURL(csvUrl);
+    csvUrl = URL.createObjectURL(new Blob([`${lines.join("\r\n")}\r\n`], { type: "text/csv;charset=utf-8" }));
+    const link = document.createElement("a");
+    link.href = csvUrl;
+    link.download = "digits.csv";
+    link.click();
+  }
+
+  els.csv.addEventListener("click", downloadCsv);
+
   // ---- upload ---------------------------------------------------------------------------------
+
+  // One image keeps the single view; several files, or a ZIP, fill the table.
+  function readFiles(list) {
+    const files = [...(list || [])];
+    if (files.length === 1 && !isZip(files[0])) readFile(files[0]);
+    else if (files.length > 0) readBatch(tabs.upload, { files });
+  }
 
   function readFile(file) {
     if (!file) return;
     if (file.size > maxBytes) {
-      const megabytes = (bytes) => (bytes / 1048576).toFixed(1).replace(/\.0$/, "");
-      tabs.upload.view = {
-        error: { code: "too_large", message: `the file is ${megabytes(file.size)} MB; the limit is ${megabytes(maxBytes)} MB` },
-      };
+      ++tabs.upload.sequence; // what was being read is no longer wanted
+      tabs.upload.controller?.abort();
+      release(tabs.upload);
+      Object.assign(tabs.upload, { source: null, controller: null, view: { error: tooLarge(file) } });
       if (active === tabs.upload) render(tabs.upload);
       return;
     }
-    const previous = tabs.upload.preview;
+    release(tabs.upload);
     tabs.upload.preview = previewOf(file);
-    previous?.then((url) => url && URL.revokeObjectURL(url));
     recognise(tabs.upload, { blob: file });
   }
 
   els.fileInput.addEventListener("change", () => {
-    readFile(els.fileInput.files[0]);
+    readFiles(els.fileInput.files);
     els.fileInput.value = "";
   });
 
@@ -495,7 +836,7 @@
   els.dropzone.addEventListener("drop", (event) => {
     event.preventDefault();
     els.dropzone.classList.remove("dragging");
-    readFile(event.dataTransfer.files[0]);
+    readFiles(event.dataTransfer.files);
   });
   // A file dropped beside the zone must not make the browser navigate away from the page.
   window.addEventListener("dragover", (event) => event.preventDefault());
@@ -660,7 +1001,8 @@
   // ---- options: they re-read the selected tab's image, and only its ----------------------------
 
   function reread() {
-    if (active.source) recognise(active, active.source);
+    if (active.source?.files) readBatch(active, active.source);
+    else if (active.source) recognise(active, active.source);
   }
 
   els.minConfidence.addEventListener("input", () => {
