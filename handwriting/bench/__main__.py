@@ -4,12 +4,13 @@ Scores whole numbers read exactly, per kind of synthetic image (handwriting.benc
 MNIST test digits the model never trained on) and on the real-world folder, then times the two
 reference images of issue #3 (accuracy.py). --stress scores the stress benchmark of issue #15 per
 condition (stress.py, read by accuracy.py), --orand the ORAND-CAR-A validation strings (orand.py),
+--marks counts the pages of non-digit marks that yield a confident digit (marks.py, issue #17),
 --speed measures the service's speed (speed.py) and --load loads and soaks it (load.py) instead.
 """
 from pathlib import Path
 
 from handwriting import cli, config
-from handwriting.bench import accuracy, batch, load, orand, speed, stress, synth
+from handwriting.bench import accuracy, batch, load, marks, orand, speed, stress, synth
 from handwriting.bench.common import PROG
 
 IMAGES = 100  # --n of the synthetic kinds and of the stress conditions; --orand reads every string
@@ -32,9 +33,10 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic images (default: 0)")
     parser.add_argument("--stress", dest="mode", action="store_const", const="stress", help="score the stress benchmark per condition instead (issue #15)")
     parser.add_argument("--condition", help="--stress: comma-separated conditions (default: all)")
-    parser.add_argument("--seeds", type=numbers, help="--stress: comma-separated seeds, reported with their mean (default: --seed)")
+    parser.add_argument("--seeds", type=numbers, help="--stress, --marks: comma-separated seeds, reported with their mean (default: --seed)")
     parser.add_argument("--combine", nargs="+", type=Path, metavar="JSON", help="--stress: print the mean of earlier --stress --json reports instead of reading")
     parser.add_argument("--orand", dest="mode", action="store_const", const="orand", help="score the ORAND-CAR-A validation strings instead (issue #15)")
+    parser.add_argument("--marks", dest="mode", action="store_const", const="marks", help="count the pages of non-digit marks that yield a confident digit instead (issue #17; --n pages per kind)")
     parser.add_argument("--kinds", default=",".join(synth.KINDS), help="comma-separated synthetic kinds (default: all)")
     parser.add_argument("--realworld", type=Path, default=config.settings().realworld_dir, help="folder with labels.tsv and images/ (default: ../shared/realworld)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
@@ -56,8 +58,10 @@ def parse_args(argv=None):
         args.n = BATCH_IMAGES if args.mode == "batch" else IMAGES
     if args.seed < 0:
         parser.error("--seed must not be negative")
-    if args.mode != "stress" and (args.condition is not None or args.seeds or args.combine):
-        parser.error("--condition, --seeds and --combine go with --stress")
+    if args.mode != "stress" and (args.condition is not None or args.combine):
+        parser.error("--condition and --combine go with --stress")
+    if args.mode not in ("stress", "marks") and args.seeds:
+        parser.error("--seeds goes with --stress or --marks")
     args.kinds = choose(parser, "kind", args.kinds, synth.KINDS)
     args.conditions = choose(parser, "condition", args.condition or ",".join(stress.CONDITIONS), stress.CONDITIONS)
     if not args.conditions:
@@ -77,7 +81,8 @@ def choose(parser, what, text, known):
     return names
 
 
-MODES = {"accuracy": accuracy.run, "stress": accuracy.run_stress, "orand": orand.run, "speed": speed.run, "load": load.run, "batch": batch.run}
+MODES = {"accuracy": accuracy.run, "stress": accuracy.run_stress, "orand": orand.run, "speed": speed.run, "load": load.run, "batch": batch.run,
+         "marks": marks.run}
 
 
 def main(argv=None):
