@@ -10,26 +10,25 @@ stress benchmark's `layout_separators` and `layout_two_numbers` conditions at se
 seed 0 and on every other condition, where a separator found is a false one.
 """
 import bisect
+import statistics
 from dataclasses import dataclass
 
-import numpy as np
-
-POINT_SIZE = 0.5  # a decimal point or comma is at most this share of its neighbours' height both ways ...
+POINT_SIZE = 0.5  # a decimal point or comma is at most this share of the digit height both ways ...
 POINT_LEAST = 0.1  # ... and at least this share both ways: thinner marks are specks or slivers of a digit ...
 POINT_WIDE = 1.6  # ... and at most this many times wider than tall: a wider one is a piece of a stroke
-POINT_HIGH = 0.25  # its centre lies at most this share of their height above their baseline ...
+POINT_HIGH = 0.25  # its centre lies at most this share of the digit height above the baseline ...
 POINT_LOW = 0.2  # ... and at most this share below it (a comma's tail hangs under the line)
-POINT_APART = 0.03  # the paper between it and each neighbour is at least this share of their height (a
-# mark inside a digit's box is a piece of that digit) ...
+POINT_APART = 0.03  # the paper between it and each neighbour is at least this share of the digit height
+# (a mark inside a digit's box is a piece of that digit) ...
 POINT_GAP = 0.5  # ... and at most this share
 COMMA_TALL = 1.25  # a comma is this many times taller than wide ...
-COMMA_DROP = 0.06  # ... and reaches this share of the height below the baseline; a point does neither
+COMMA_DROP = 0.06  # ... and reaches this share of the digit height below the baseline; a point does neither
 MINUS_FLAT = 2.0  # a minus sign is at least this many times wider than tall ...
 MINUS_SHORT = 0.3  # ... and between this share ...
-MINUS_LONG = 1.0  # ... and this many heights of the digit after it long ...
+MINUS_LONG = 1.0  # ... and this many digit heights long ...
 MINUS_LOW = 0.3  # ... with its centre between this share ...
-MINUS_HIGH = 0.75  # ... and this share of that digit's height above its baseline (mid-height) ...
-MINUS_GAP = 0.5  # ... and at most this share of its height of paper before the digit, not over it
+MINUS_HIGH = 0.75  # ... and this share of the digit height above the baseline (mid-height) ...
+MINUS_GAP = 0.5  # ... and at most this share of paper before the next blob, not over it
 BASELINE_BLOBS = 3  # the baseline near a mark is that of this many blobs nearest it: local on a slanted
 # line, and one piece of a broken digit does not move it
 
@@ -83,7 +82,7 @@ class _Line:
     def __init__(self, blobs):
         self.blobs = sorted(blobs, key=lambda b: b.cx)
         self.centres = [b.cx for b in self.blobs]
-        self.height = float(np.median([b.h for b in blobs]))
+        self.height = float(statistics.median(b.h for b in blobs))
         self.top = min(b.y for b in blobs) - self.height
         self.bottom = max(b.y + b.h for b in blobs) + self.height
 
@@ -91,10 +90,11 @@ class _Line:
         at = bisect.bisect(self.centres, mark.cx)
         window = self.blobs[max(0, at - BASELINE_BLOBS - 1): at + BASELINE_BLOBS]
         nearest = sorted((b for b in window if b is not mark), key=lambda b: abs(b.cx - mark.cx))
-        return float(np.median([b.y + b.h for b in nearest[:BASELINE_BLOBS]]))
+        return float(statistics.median(b.y + b.h for b in nearest[:BASELINE_BLOBS]))
 
     def kind(self, mark, left, right):
-        if right is None:  # a point stands between two blobs, a minus before one
+        longest = max(mark.w, mark.h)  # first what neither could be, before measuring the baseline
+        if right is None or not min(POINT_LEAST, MINUS_SHORT) * self.height <= longest <= MINUS_LONG * self.height:
             return None
         baseline = self.baseline(mark)
         return point(mark, left, right, self.height, baseline) or minus(mark, right, self.height, baseline)
