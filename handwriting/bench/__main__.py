@@ -31,7 +31,7 @@ def parse_args(argv=None):
     parser.add_argument("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else download)")
     parser.add_argument("--n", type=int, help=f"synthetic images per kind or stress condition (default: {IMAGES}); --orand: the first N strings (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic images (default: 0)")
-    parser.add_argument("--stress", dest="mode", action="store_const", const="stress", help="score the stress benchmark per condition instead (issue #15)")
+    parser.add_argument("--stress", dest="mode", action="store_const", const="stress", help="score the stress benchmark per condition instead (issue #15): the digits, and for two numbers and separators also the numbers as written (#17)")
     parser.add_argument("--condition", help="--stress: comma-separated conditions (default: all)")
     parser.add_argument("--seeds", type=numbers, help="--stress, --marks: comma-separated seeds, reported with their mean (default: --seed)")
     parser.add_argument("--combine", nargs="+", type=Path, metavar="JSON", help="--stress: print the mean of earlier --stress --json reports instead of reading")
