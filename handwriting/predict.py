@@ -6,6 +6,7 @@ with a progress bar, read by --workers processes or on a Dask --cluster. An imag
 read gets a one-line error (or its error record) and exit code 2, and the other images are still read.
 """
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -41,6 +42,8 @@ def parse_args(argv=None):
         parser.error("--resume needs --jsonl or --csv")
     if (args.overlay or args.plot) and (args.workers > 1 or args.cluster):
         parser.error("--overlay and --plot draw in this process: leave out --workers and --cluster")
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        parser.error("--plot needs matplotlib, which serving leaves out: .venv/bin/pip install -r requirements-train.txt")
     if args.out:
         cli.check_writable(args.out)
     return args

@@ -16,6 +16,7 @@ import numpy as np
 
 from handwriting import cli, config
 from handwriting.engine import model_io, sequence
+from handwriting.training import export
 
 SELECTION_SHARE = 0.10  # share of ORAND training strings held out to choose the checkpoint
 SELECTION_SEED = 31  # fixes which ones; the shipped model was chosen on this split
@@ -218,7 +219,7 @@ def main(argv=None):
     partial = model_io.partial_path(args.out)
     run = fit(model, args, (fit_strings, sources, Checks(selection, sources)), partial)
     meta = metadata(args, model, sources, (len(fit_strings), len(selection)), run)
-    model_io.publish(partial, args.out, meta)
+    export.publish(partial, args.out, meta, model)
     print(f"saved {args.out}: step {run[0]}, selection {run[1][0]:.3f}, {run[2] / 60:.1f} min")
 
 

@@ -161,13 +161,18 @@ def _schemas():
         },
         "ModelInfo": {
             **_OBJECT,
-            "required": ["name", "arch", "test_accuracy", "parameters", "size_bytes", "default", "trained"],
+            "required": ["name", "arch", "test_accuracy", "parameters", "size_bytes", "artifact", "artifact_bytes",
+                         "explainable", "default", "trained"],
             "properties": {
                 "name": {"type": "string", "description": "The value for `model=`."},
                 "arch": {"type": ["string", "null"]},
                 "test_accuracy": {**probability, "type": ["number", "null"], "description": "On the 10,000 MNIST test images."},
                 "parameters": {"type": ["integer", "null"], "minimum": 0},
                 "size_bytes": count,
+                "artifact": {"type": ["string", "null"], "description": "The ONNX Runtime file served in its "
+                             "place (NAME.onnx); null when it was never exported, and then the model is not served."},
+                "artifact_bytes": {"type": ["integer", "null"], "minimum": 0},
+                "explainable": {"type": "boolean", "description": "Whether explain=1 works: its Grad-CAM graph exists."},
                 "default": {"type": "boolean"},
                 "trained": {"type": ["string", "null"], "description": "When training ended (ISO 8601)."},
             },

@@ -72,13 +72,16 @@ class Models:
         worker answers (which models a worker holds in memory is its own affair)."""
         rows = []
         for name, path in self.paths().items():
-            meta = model_io.metadata(path)
+            meta, artifact = model_io.metadata(path), model_io.artifact_path(path)
             rows.append({
                 "name": name,
                 "arch": meta.get("arch"),
                 "test_accuracy": meta.get("test_accuracy"),
                 "parameters": meta.get("params"),
                 "size_bytes": path.stat().st_size,
+                "artifact": artifact.name if artifact.is_file() else None,
+                "artifact_bytes": artifact.stat().st_size if artifact.is_file() else None,
+                "explainable": model_io.gradcam_path(path).is_file(),
                 "default": name == self.default_name,
                 "trained": meta.get("date"),
             })
