@@ -1,8 +1,8 @@
 """Gunicorn settings for ./run_app.sh, every one overridable from the environment.
 
 Workers import `main:app` after the fork (no preload), so each loads and warms its own model
-before it accepts a request, and TensorFlow's thread pools are capped per worker
-(HANDWRITING_TF_THREADS) before its first op. The defaults suit a 2-core machine.
+before it accepts a request, its ONNX Runtime sessions capped at HANDWRITING_INFERENCE_THREADS
+threads. The defaults suit a 2-core machine.
 
 gthread workers with many threads: a thread is held by each connection that is sending a
 request, so trickling clients are given a deadline to send it in (below), and there are threads
