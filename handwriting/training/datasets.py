@@ -19,6 +19,7 @@ ORAND_VALIDATION = 0.2  # share of ORAND-CAR-A strings that nothing is ever trai
 ORAND_SEED = 2014  # fixes which strings those are, for this issue and every later model
 
 FILES = {
+    "mnist": "mnist.npz",  # loaded by training/data.py; named here for the benches that find it by the root
     "usps": "usps/usps.npz",
     "semeion": "semeion/semeion.npz",
     "optdigits": "optdigits/optdigits_32x32.npz",
