@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -51,6 +52,15 @@ def compose(mnist, labels, gap=14, margin=20):
 def png(array, mode=None):
     buffer = io.BytesIO()
     Image.fromarray(array, mode).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def zipped(files, compression=zipfile.ZIP_DEFLATED):
+    """A ZIP, in memory, of (name, bytes) pairs."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
     return buffer.getvalue()
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
 from handwriting.web.app import create_app
-from helpers import DIGITS, URL, compose, conforms, png, refused
+from helpers import DIGITS, URL, compose, conforms, png, refused, zipped
 
 
 def test_document_is_valid_openapi_3_1(spec):
@@ -246,14 +246,6 @@ def test_a_raw_image_body_is_read(client, spec, digits_png, mimetype):
     refused(spec, client.post(URL, data=b"plain words " * 20, content_type="image/png"), 400, "not_an_image")
 
 
-def _zip(files, compression=zipfile.ZIP_DEFLATED):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in files:
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def three(mnist):
     """Two numbers and a text file, the batch a user drops on the page."""
@@ -281,7 +273,7 @@ def test_several_file_parts_are_a_batch_answered_in_order_with_the_bad_one_refus
 
 @pytest.mark.parametrize("how", ["part", "body"])
 def test_a_zip_is_a_batch_whether_sent_as_the_file_part_or_as_the_body(client, spec, three, how):
-    data = _zip([*three, ("__MACOSX/._a.png", b"fork"), ("scans/", b"")])
+    data = zipped([*three, ("__MACOSX/._a.png", b"fork"), ("scans/", b"")])
     response = (client.post(URL, data={"file": (io.BytesIO(data), "scans.zip")}) if how == "part"
                 else client.post(URL, data=data, content_type="application/zip"))
     body = conforms(spec, response)
@@ -290,13 +282,13 @@ def test_a_zip_is_a_batch_whether_sent_as_the_file_part_or_as_the_body(client, s
 
 
 def test_zip_bombs_crowded_zips_and_escaping_names_are_refused_whole_with_typed_errors(client, spec):
-    bomb = _zip([("zeros.bmp", b"\x00" * 50_000_000)])
+    bomb = zipped([("zeros.bmp", b"\x00" * 50_000_000)])
     assert len(bomb) < 100_000
     refused(spec, client.post(URL, data=bomb, content_type="application/zip"), 422, "zip_bomb")
-    crowded = _zip([(f"{i}.png", b"") for i in range(10_000)], zipfile.ZIP_STORED)
+    crowded = zipped([(f"{i}.png", b"") for i in range(10_000)], zipfile.ZIP_STORED)
     body = refused(spec, client.post(URL, data={"file": (io.BytesIO(crowded), "many.zip")}), 400, "too_many_files")
     assert "10,000 files" in body["error"]["message"]
-    escaping = _zip([("ok.png", b"1"), ("../../etc/cron.d/x.png", b"2")])
+    escaping = zipped([("ok.png", b"1"), ("../../etc/cron.d/x.png", b"2")])
     refused(spec, client.post(URL, data=escaping, content_type="application/zip"), 400, "unsafe_entry_name")
     refused(spec, client.post(URL, data=b"PK\x03\x04 and nothing", content_type="application/zip"), 400, "bad_zip")
 
@@ -320,7 +312,7 @@ def test_more_file_parts_than_the_limit_are_refused(recognizer, monkeypatch, spe
 def test_a_zip_of_500_images_is_read_within_the_limits(client, spec, mnist):
     rng = np.random.default_rng(500)
     images = [(f"{i:03d}.png", png(compose(mnist, rng.integers(0, 10, 4)))) for i in range(500)]
-    body = conforms(spec, client.post(URL, data=_zip(images), content_type="application/zip"))
+    body = conforms(spec, client.post(URL, data=zipped(images), content_type="application/zip"))
     assert body["count"] == 500 and all(r["success"] for r in body["results"]), [r for r in body["results"] if not r["success"]][:3]
     assert sum(r["count"] == 4 for r in body["results"]) >= 450
 
