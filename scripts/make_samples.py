@@ -7,7 +7,6 @@ J. C. Burges), so they are shared under the same licence, and made the same way 
   decimal point and minus sign.
 """
 import argparse
-from pathlib import Path
 
 import cv2
 import numpy as np

@@ -153,7 +153,7 @@ def test_metrics_add_up_every_workers_answers_in_per_process_files(server):
         assert count(raw.decode(), health) - before == 8
         assert count(raw.decode(), 'digit_reader_model_load_seconds_count{model="digit_cnn"}') == WORKERS
     server.wait_for(lambda: "probe-7" in server.log())
-    assert all(f'"GET /api/health HTTP/1.1" 200' in line for line in server.log().splitlines() if "probe-" in line)
+    assert all('"GET /api/health HTTP/1.1" 200' in line for line in server.log().splitlines() if "probe-" in line)
     workers = re.findall(r"Booting worker with pid: (\d+)", server.log())
     folders = {path.parent for pid in workers for path in Path("/dev/shm").glob(f"digit-reader-metrics-*/*_{pid}.db")}
     assert len(folders) == 1
