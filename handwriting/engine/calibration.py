@@ -7,15 +7,25 @@ number T and renormalises: it softens (T > 1) or sharpens (T < 1) every answer a
 likeliest class and the order of the others never change.
 """
 import math
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from handwriting.engine.model_io import NOT_A_DIGIT
+from handwriting.engine.normalisation import stroke_width
+
 BINS = 15  # equal-width confidence bins of the expected calibration error, as Guo et al. use
 FLOOR = 1e-12  # a probability's floor before its log
 LOWEST_T, HIGHEST_T = 0.25, 8.0  # the temperatures a fit searches: beyond them a model says nothing
 FIT_TOLERANCE = 1e-4  # the fit stops when the bracket of log T is this narrow
+TEMPERATURE_STEP = 1.01  # ratio between neighbouring temperatures a fit tries
+RIDGE = 1e-3  # the logistic fit's penalty on its weights
+LOGISTIC_STEPS = 25  # Newton steps of the logistic fit: it converges in well under ten
+CONTEXT_WEIGHTS = 8  # intercept, then one per context feature
+INK = 127  # a crop's pixels above this are its ink, for the shape features
+READING_CEILINGS = np.round(np.arange(0.30, 1.0001, 0.005), 3)  # the caps a reading-level fit tries
 
 
 def scale(probabilities, temperature):
@@ -27,12 +37,6 @@ def scale(probabilities, temperature):
     logs -= logs.max(axis=-1, keepdims=True)
     exp = np.exp(logs)
     return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def scale_chosen(probability, others, temperature):
-    """The scaled probability of one class given its own `probability` and the rest of its answer's
-    `others` (summing with it to 1): for an answer of which only the chosen share is kept."""
-    return float(scale(np.append(np.asarray(others, np.float64), probability), temperature)[-1])
 
 
 def expected_calibration_error(confidence, correct, bins=BINS):
@@ -72,13 +76,6 @@ def reliability(confidence, correct, edges):
     return rows
 
 
-def negative_log_likelihood(probabilities, labels, temperature, weights=None):
-    """Mean -log of the scaled probability of each answer's true class, weighed by `weights`."""
-    scaled = scale(probabilities, temperature)
-    chosen = scaled[np.arange(len(labels)), np.asarray(labels)]
-    return float(np.average(-np.log(np.clip(chosen, FLOOR, 1.0)), weights=weights))
-
-
 def binary_log_likelihood(confidence, correct):
     """Mean -log likelihood of right/wrong outcomes under the confidences: what a fit of a one-number
     answer (a chosen class's probability, a reading's confidence) minimises."""
@@ -106,20 +103,110 @@ def minimise(loss, low=LOWEST_T, high=HIGHEST_T, tolerance=FIT_TOLERANCE):
     return math.exp((a + b) / 2)
 
 
-def fit_temperature(probabilities, labels, weights=None):
-    """The temperature that makes a model's probabilities (N, K) likeliest for the true `labels` (N,),
-    each answer weighed by `weights` (default: alike)."""
-    probabilities = np.asarray(probabilities, np.float64)
-    return minimise(lambda t: negative_log_likelihood(probabilities, labels, t, weights))
+def top_digit(probabilities, labels):
+    """(confidence, correct) of answers (N, K) whose first ten classes are the digits: the likeliest
+    digit's probability, as a reading reports it, and whether it is the label."""
+    digits = np.asarray(probabilities)[:, :NOT_A_DIGIT]
+    return digits.max(axis=1), digits.argmax(axis=1) == np.asarray(labels)
+
+
+def worst_error(groups, temperature):
+    """The largest expected calibration error, over `groups` of (probabilities, labels), of the
+    likeliest digit once scaled by `temperature`."""
+    return max(expected_calibration_error(*top_digit(scale(p, temperature), y)) for p, y in groups)
+
+
+def fit_temperature(groups, step=TEMPERATURE_STEP):
+    """The temperature whose worst calibration error over `groups` of (probabilities, labels) is
+    least, searched on a grid of ratio `step` from LOWEST_T to HIGHEST_T: calibrated for every kind
+    of crop it is fitted on, not for their average, which the most numerous kind would rule."""
+    count = int(math.log(HIGHEST_T / LOWEST_T) / math.log(step)) + 1
+    grid = LOWEST_T * step ** np.arange(count)
+    errors = [worst_error(groups, t) for t in grid]
+    return float(grid[int(np.argmin(errors))])
+
+
+def reading_confidence(probabilities, power=1.0, ceiling=1.0):
+    """The chance a whole reading is right from its digits' calibrated probabilities: their product,
+    as if every digit stood or fell alone, raised to `power` and capped at `ceiling`, which a fit
+    on whole readings sets (a page also goes wrong where no digit is unsure: a digit missed, a mark
+    read as one). 0 for no digit at all, which is nothing to trust."""
+    if len(probabilities) == 0:
+        return 0.0
+    return float(ceiling * np.exp(power * np.sum(np.log(np.clip(probabilities, FLOOR, 1.0)))))
+
+
+def fit_reading(products, correct, powers=(0.1, 8.0), ceilings=READING_CEILINGS):
+    """(power, ceiling) of reading_confidence that make the right/wrong outcomes of readings whose
+    digits' products are `products` likeliest: for each ceiling on a grid, the best power."""
+    logs = np.log(np.clip(np.asarray(products, np.float64), FLOOR, 1.0))
+    best = None
+    for ceiling in ceilings:
+        power = minimise(lambda a: binary_log_likelihood(ceiling * np.exp(a * logs), correct), *powers)
+        loss = binary_log_likelihood(ceiling * np.exp(power * logs), correct)
+        if best is None or loss < best[0]:
+            best = (loss, power, float(ceiling))
+    return best[1], best[2]
+
+
+def logit(probability):
+    probability = np.clip(np.asarray(probability, np.float64), FLOOR, 1.0 - FLOOR)
+    return np.log(probability) - np.log1p(-probability)
+
+
+class Evidence(NamedTuple):
+    """What a page says of each of its digits besides the model's probability (one entry per digit)."""
+    not_a_digit: list  # the model's calibrated probability of "not one digit" for its crop
+    confirmed: list  # whether the line reader, reading the digit's line whole, read it too
+    line_agrees: list  # whether the line reader read the digit's whole line as the cut search did
+    crops: list  # the 28x28 crops: a blot's stroke is as wide as itself, a scribble's ink fills it
+
+
+def context_features(probabilities, evidence):
+    """The features of each digit of a page for context_probability: the logit of its calibrated
+    probability and of "not one digit", whether the line reader confirmed it and its line, the
+    share of the page's digits it confirmed, and the shape of its ink (the stroke's width in
+    pixels of the 28x28 crop, and the share of the crop that is ink)."""
+    confirmed = np.asarray(evidence.confirmed, np.float64)
+    share = np.full(len(confirmed), confirmed.mean() if len(confirmed) else 0.0)
+    strokes = [(stroke_width(crop > INK), float(np.mean(crop > INK))) for crop in evidence.crops]
+    return np.column_stack([logit(probabilities), logit(evidence.not_a_digit), confirmed, share,
+                            np.asarray(evidence.line_agrees, np.float64),
+                            np.reshape(strokes, (-1, 2))])
+
+
+def context_probability(features, weights):
+    """The chance each digit is right given context_features: a logistic model whose `weights` are
+    the intercept, then one per feature."""
+    features = np.asarray(features, np.float64).reshape(-1, len(weights) - 1)
+    return 1.0 / (1.0 + np.exp(-(weights[0] + features @ np.asarray(weights[1:], np.float64))))
+
+
+def fit_logistic(features, outcomes, ridge=RIDGE, steps=LOGISTIC_STEPS):
+    """Weights (intercept first) of the logistic model likeliest for right/wrong `outcomes`, by
+    Newton's method with a small ridge that keeps separable data finite."""
+    x = np.column_stack([np.ones(len(features)), np.asarray(features, np.float64)])
+    y = np.asarray(outcomes, np.float64)
+    weights = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(x @ weights)))
+        gradient = x.T @ (y - p) - ridge * weights
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(len(weights))
+        weights = weights + np.linalg.solve(hessian, gradient)
+    return weights
 
 
 @dataclass(frozen=True)
 class Calibration:
     """What a model card's "calibration" states (handwriting.training.calibrate writes it): the
-    temperature of the model's probabilities. A card that states none, or states it wrongly, leaves
-    the model's probabilities as they are."""
+    temperature of the model's probabilities, and for whole readings, by what the line reader said
+    of them (whole_lines.AGREE, ...; None where it said nothing), the power and ceiling of
+    reading_confidence. A card that states none, or states it wrongly, leaves the model's
+    probabilities as they are and a reading's confidence the product of its digits'."""
 
     temperature: float = 1.0
+    readings: tuple = ()  # ((opinion, power, ceiling), ...)
+    context: tuple = ()  # weights of context_probability; none: a digit keeps its probability
 
     @classmethod
     def of(cls, meta):
@@ -127,10 +214,39 @@ class Calibration:
         stated = meta.get("calibration") if isinstance(meta, dict) else None
         try:
             temperature = float(stated["temperature"])
-        except (KeyError, TypeError, ValueError):
+            readings = tuple((opinion, float(fit["power"]), float(fit["ceiling"]))
+                             for opinion, fit in stated.get("readings", {}).items())
+            context = tuple(float(w) for w in stated.get("context", ()))
+        except (AttributeError, KeyError, TypeError, ValueError):
             return cls()
-        return cls(temperature) if LOWEST_T <= temperature <= HIGHEST_T else cls()
+        if (not LOWEST_T <= temperature <= HIGHEST_T or any(p <= 0 or not 0 < c <= 1 for _, p, c in readings)
+                or len(context) not in (0, CONTEXT_WEIGHTS) or not np.all(np.isfinite(context))):
+            return cls()
+        return cls(temperature, readings, context)
 
     def digit(self, probabilities):
         """A crop's probabilities (..., 11) as the reading reports them."""
         return scale(probabilities, self.temperature)
+
+    def in_context(self, digits, evidence):
+        """The digits of a page (reading.Digit) with the chance each is right given the page's
+        Evidence: the alternatives keep their share of what the digit leaves."""
+        if not self.context or not digits:
+            return digits
+        sure = context_probability(context_features([d.probability for d in digits], evidence), self.context)
+        found = []
+        for digit, probability in zip(digits, sure):
+            rest = (1.0 - probability) / max(1.0 - digit.probability, FLOOR)
+            alternatives = tuple((d, min(p * rest, float(probability))) for d, p in digit.alternatives)
+            found.append(dataclasses.replace(digit, probability=float(probability), alternatives=alternatives))
+        return found
+
+    def reading_fit(self, opinion=None):
+        """(power, ceiling) of reading_confidence for a reading the line reader said `opinion` of."""
+        fitted = {name: (power, ceiling) for name, power, ceiling in self.readings}
+        return fitted.get(str(opinion), (1.0, 1.0))
+
+    def reading(self, probabilities, opinion=None):
+        """The chance a reading is right, from its digits' calibrated probabilities and what the line
+        reader said of it."""
+        return reading_confidence(probabilities, *self.reading_fit(opinion))

@@ -75,7 +75,11 @@ class Reading:
     doubtful_below: float = field(default_factory=lambda: config.settings().doubtful_below)
     min_confidence: float = 0.0
     orientation: int = 0  # degrees clockwise the image was turned before it was read
-    estimate: float | None = None  # the chance the whole reading is right, when the reader knows it better
+    # How the digits' probabilities make the chance the whole reading is right, as the reader's
+    # calibration fitted it on whole readings (calibration.reading_confidence): their product,
+    # raised to `power` and capped at `ceiling`.
+    power: float = 1.0
+    ceiling: float = 1.0
 
     def _shown(self, digit):
         return round(digit.probability, PRECISION) >= self.min_confidence
@@ -108,11 +112,12 @@ class Reading:
 
     @property
     def confidence(self):
-        """The chance that the whole reading is right: the reader's estimate, else the product of
-        every found digit's probability; 0 with no digit, which is nothing to trust."""
-        if self.estimate is not None:
-            return self.estimate
-        return float(np.prod([d.probability for d in self.found])) if self.found else 0.0
+        """The chance that the whole reading is right: the product of every found digit's
+        probability, raised to `power` and capped at `ceiling`; 0 with no digit, which is nothing
+        to trust."""
+        if not self.found:
+            return 0.0
+        return float(self.ceiling * np.prod([d.probability for d in self.found]) ** self.power)
 
     @property
     def message(self):

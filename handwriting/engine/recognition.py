@@ -1,16 +1,19 @@
 """The reading engine: bytes in, a Reading out. Holds the one piece of state, the loaded model."""
+import copy
+import dataclasses
 import math
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import calibration, cutting, decoding, model_io, runtime, whole_lines
-from handwriting.engine.limits import Budget
+from handwriting.engine import calibration, cutting, decoding, model_io, orientation, runtime, whole_lines
+from handwriting.engine.limits import Budget, TooComplex
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.reading_order import keep_first
-from handwriting.engine.segmentation import segment
+from handwriting.engine.segmentation import Segmentation, segment
 from handwriting.engine.sequence import LineReader
 
 
@@ -76,9 +79,18 @@ class Recognizer:
         return self.read_decoded(decoded, min_confidence, budget)
 
     def read_decoded(self, decoded, min_confidence=0.0, budget=None):
-        """Segment, cut and classify a decoded image, its deadline checked between the steps."""
-        settings = self.settings
+        """Segment, cut and classify a decoded image, its deadline checked between the steps; a
+        reading less sure than the settings' turn_below is tried on the page turned (read_turned)."""
         budget = budget or self.budget()
+        attempt = self.read_as_it_is(decoded, budget)
+        reading = attempt.reading
+        if reading.confidence < self.settings.turn_below:
+            reading = self.read_turned(decoded, attempt, budget)
+        return reading.filtered(min_confidence)
+
+    def read_as_it_is(self, decoded, budget):
+        """The Attempt of reading a decoded image as it stands, every digit found kept."""
+        settings = self.settings
         budget.check("decoding")
         found = segment(decoded.image, settings.working_side, settings.max_marks)
         if found.marks_at_limit:
@@ -98,26 +110,96 @@ class Recognizer:
             for piece, probabilities in line
             if model_io.digit_probabilities(probabilities).max() >= settings.reject_below
         ]
+        calibrated = [self.calibration.digit(probabilities) for *_, probabilities in read]
         digits = [
-            _digit(piece, self.calibration.digit(probabilities), number, to_original, decoded.width, decoded.height)
-            for number, piece, probabilities in read
+            _digit(piece, answer, number, to_original, decoded.width, decoded.height)
+            for (number, piece, _), answer in zip(read, calibrated)
         ]
-        if self.lines is not None and whole_lines.unsure(digits, [model_io.digit_probabilities(p).max() for *_, p in read]):
-            budget.check("reading the line whole")
-            digits = self.read_whole(found.dark, decoded, digits)
+        opinion, evidence = None, None
+        if self.lines is not None:
+            own = [float(model_io.digit_probabilities(p).max()) for *_, p in read]
+            digits, opinion, confirmed, line_agrees = self.read_whole(found.dark, decoded, digits, own, budget)
+            if confirmed is not None:
+                evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
+                                                line_agrees, [d.crop for d in digits])
+                digits = self.calibration.in_context(digits, evidence)
         separators = found.separators_in(to_original, decoded.width, decoded.height)
-        return Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short)), separators,
-                       settings.doubtful_below).filtered(min_confidence)
+        power, ceiling = self.calibration.reading_fit(opinion)
+        reading = Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short)), separators,
+                          settings.doubtful_below, power=power, ceiling=ceiling)
+        return Attempt(reading, found, opinion, evidence)
 
-    def read_whole(self, grey, decoded, digits):
-        """The line reader's reading of the strip of `grey` (the segmented grey, ink dark) around
-        `digits`, or of the whole image, when it is sure enough; else `digits` as the cut search
-        read them."""
+    def read_whole(self, grey, decoded, digits, probabilities, budget):
+        """What the line reader makes of a reading, as (digits, opinion, confirmed, line_agrees). Its
+        reading of the strip of `grey` (the segmented grey, ink dark) around `digits`, or of the
+        whole image, replaces a short reading the cut search is unsure of (`probabilities`: the
+        model's own) when it is sure enough: opinion whole_lines.WHOLE. Else the digits stay, and
+        when they lie on at most CONFIRM_LINES lines each line is read whole: of each digit,
+        `confirmed` says whether the line reader read it too and `line_agrees` whether it read its
+        line as the cut search did; the opinion is AGREE when every line agrees. None for what the
+        line reader was not asked."""
         to_grey = grey.shape[0] / decoded.height
-        boxes = whole_lines.strips(grey, digits, to_grey)
-        texts = self.lines.read([grey[top:bottom, left:right] for left, top, right, bottom in boxes])
-        chosen = whole_lines.best(texts, boxes)
-        return list(digits) if chosen is None else list(whole_lines.as_digits(*chosen, grey, to_grey))
+        if whole_lines.unsure(digits, probabilities):
+            budget.check("reading the line whole")
+            boxes = whole_lines.strips(grey, digits, to_grey)
+            chosen = whole_lines.best(self.lines.read([grey[t:b, l:r] for l, t, r, b in boxes]), boxes)
+            if chosen is not None:
+                return list(whole_lines.as_digits(*chosen, grey, to_grey)), whole_lines.WHOLE, None, None
+        lines = whole_lines.by_line(digits)
+        if not lines or len(lines) > whole_lines.CONFIRM_LINES:
+            return digits, None, None, None
+        bands = [whole_lines.band(grey, line, to_grey, whole_lines.CONFIRM_MARGIN) for line in lines]
+        if None in bands:
+            return digits, None, None, None
+        budget.check("confirming the lines")
+        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands])
+        confirmed, line_agrees = [], []
+        for text, box, line in zip(texts, bands, lines):
+            confirmed += whole_lines.confirmed(text, box, line, to_grey)
+            line_agrees += [text.text == "".join(str(d.digit) for d in line)] * len(line)
+        opinion = whole_lines.AGREE if all(line_agrees) else whole_lines.DISAGREE
+        return digits, opinion, confirmed, line_agrees
+
+    def read_turned(self, decoded, attempt, budget):
+        """The surest reading of a page that may have been photographed turned: the layout of the
+        marks found upright, or the model's votes in one call, choose the turns worth reading again
+        in full (orientation.candidates), and the surest turn's reading replaces `attempt`'s only
+        when sure itself and clearly surer (orientation.surer). Each turn is a read of its own,
+        with the crops of one, within the same deadline; a turn that would pass it is not read."""
+        blobs = [blob for line in attempt.found.lines for blob in line]
+        upright = attempt.reading
+        crops = np.array([d.crop for d in upright.found if d.alternatives], np.uint8).reshape(-1, 28, 28)
+
+        def votes_of_marks():
+            return orientation.votes(self.classify(orientation.blob_crops(blobs), budget))
+
+        def votes_of_half_turn():
+            if not len(crops):
+                return votes_of_marks()[::2]
+            return orientation.votes_of(self.classify(orientation.half_turned(crops), budget), 2)
+
+        turned = []
+        try:
+            budget.check("looking for a turned page")
+            lines = [len(line) for line in whole_lines.by_line(upright.found)]
+            for degrees in orientation.candidates(blobs, attempt.found.digit_height, lines, votes_of_marks,
+                                                  votes_of_half_turn):
+                own = copy.copy(budget)
+                own.crops, own.cut_short = self.settings.max_crops, set()
+                reading = self.read_as_it_is(orientation.turned(decoded, degrees), own).reading
+                turned.append(dataclasses.replace(reading, orientation=degrees))
+        except TooComplex:
+            pass
+        best = max(turned, key=lambda reading: reading.confidence, default=upright)
+        return best if orientation.surer(best.confidence, upright.confidence) else upright
+
+
+class Attempt(NamedTuple):
+    """One reading of an image as it stands, before min_confidence, with what it was read from."""
+    reading: Reading
+    found: Segmentation
+    opinion: str | None  # what the line reader said of it (whole_lines.AGREE, ...), None for nothing
+    evidence: calibration.Evidence | None  # what the line reader confirmed of each digit; None: not asked
 
 
 def _digit(piece, probabilities, line, to_original, width, height):

@@ -16,6 +16,12 @@ SURE = 0.7  # the line reader's weakest step must be at least this sure for its 
 MAX_LINES = 2  # readings of more lines are pages, which the cut search reads better
 STRIP = 2.0  # an image this many times wider than tall may be one line: its whole is read too
 MARGIN_X, MARGIN_Y = 0.5, 0.2  # around the digits read, in digit heights, for the line's strip
+CONFIRM_LINES = 4  # a reading of at most this many lines has each read whole too, to confirm its digits,
+CONFIRM_MARGIN = 2.0  # in a band this many digit heights wider each side: a digit missed beside it shows
+# What the line reader says of a reading (Calibration.reading weighs its confidence by it):
+AGREE = "agree"  # it reads every line as the cut search did
+DISAGREE = "disagree"  # it reads some line otherwise
+WHOLE = "whole"  # its own reading replaced the cut search's
 
 
 def unsure(digits, probabilities=None):
@@ -30,21 +36,45 @@ def unsure(digits, probabilities=None):
     return lines <= MAX_LINES and float(np.prod(probabilities)) < UNSURE
 
 
+def by_line(digits):
+    """The digits of a reading line by line, in reading order."""
+    lines = {}
+    for digit in digits:
+        lines.setdefault(digit.line, []).append(digit)
+    return [lines[k] for k in sorted(lines)]
+
+
+def band(grey, digits, to_grey, margin_x=MARGIN_X):
+    """(left, top, right, bottom) in `grey`'s pixels of the band around `digits`, `margin_x` digit
+    heights wider on each side, or None when it is too thin to read."""
+    height, width = grey.shape
+    tall = float(np.median([d.box.height for d in digits])) * to_grey
+    left = min(d.box.x for d in digits) * to_grey - margin_x * tall
+    right = max(d.box.x + d.box.width for d in digits) * to_grey + margin_x * tall
+    top = min(d.box.y for d in digits) * to_grey - MARGIN_Y * tall
+    bottom = max(d.box.y + d.box.height for d in digits) * to_grey + MARGIN_Y * tall
+    box = (max(0, int(left)), max(0, int(top)), min(width, int(right)), min(height, int(bottom)))
+    return box if box[2] - box[0] >= 2 and box[3] - box[1] >= 2 else None
+
+
 def strips(grey, digits, to_grey):
     """(left, top, right, bottom) in `grey`'s pixels of the strips worth reading whole: the band
     around the digits read, and the whole image when it is a strip itself or nothing was read."""
     height, width = grey.shape
-    found = []
-    if digits:
-        tall = float(np.median([d.box.height for d in digits])) * to_grey
-        left = min(d.box.x for d in digits) * to_grey - MARGIN_X * tall
-        right = max(d.box.x + d.box.width for d in digits) * to_grey + MARGIN_X * tall
-        top = min(d.box.y for d in digits) * to_grey - MARGIN_Y * tall
-        bottom = max(d.box.y + d.box.height for d in digits) * to_grey + MARGIN_Y * tall
-        found.append((max(0, int(left)), max(0, int(top)), min(width, int(right)), min(height, int(bottom))))
+    found = [band(grey, digits, to_grey)] if digits else []
     if not digits or width >= STRIP * height:
         found.append((0, 0, width, height))
-    return [box for box in found if box[2] - box[0] >= 2 and box[3] - box[1] >= 2]
+    return [box for box in found if box is not None and box[2] - box[0] >= 2 and box[3] - box[1] >= 2]
+
+
+def confirmed(text, box, digits, to_grey):
+    """For each of one line's `digits`, whether the line reader, which read the strip `box` of the
+    grey (`to_grey` of its pixels per original pixel) as `text`, read the same digit over it."""
+    left = box[0]
+    read = [((left + start) / to_grey, (left + stop) / to_grey, int(character))
+            for character, (start, stop) in zip(text.text, text.spans)]
+    return [any(character == d.digit and min(d.box.x + d.box.width, stop) > max(d.box.x, start)
+                for start, stop, character in read) for d in digits]
 
 
 def best(texts, boxes):

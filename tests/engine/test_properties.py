@@ -38,7 +38,10 @@ def timed_read(recognizer, decoded):
 
 
 def check_reading(reading, width, height):
-    """Every invariant a Reading promises, for an image of width x height upright pixels."""
+    """Every invariant a Reading promises, for an image of width x height upright pixels: one read
+    turned a quarter (its orientation) has the turned image's sides, and its boxes lie in those."""
+    if reading.orientation in (90, 270):
+        width, height = height, width
     assert (reading.width, reading.height) == (width, height)
     lines = [digit.line for digit in reading.found]
     assert lines == sorted(lines), "digits are in reading order, line by line"

@@ -33,6 +33,15 @@ def test_decoding_merges_repeats_drops_blanks_and_maps_spans_to_the_strip():
     assert len(text.probabilities) == 3
 
 
+def test_a_temperature_calibrates_what_the_decoding_reports_and_nothing_else():
+    labels = [0] * sequence.STEPS
+    labels[2], labels[5] = 4, 8  # "37"
+    raw = sequence.decode(_steps(labels), filled=sequence.WIDTH, width=sequence.WIDTH)
+    softened = sequence.decode(_steps(labels), filled=sequence.WIDTH, width=sequence.WIDTH, temperature=2.0)
+    assert (softened.text, softened.spans, softened.confidence) == (raw.text, raw.spans, raw.confidence)
+    assert all(s < r for s, r in zip(softened.probabilities, raw.probabilities))
+
+
 def test_input_puts_paper_at_zero_and_ink_at_one_whatever_the_levels():
     strip = np.full((40, 100), 200, np.uint8)
     strip[10:30, 20:25] = 120  # a faint stroke on grey paper
@@ -56,6 +65,29 @@ def test_strips_are_the_band_around_the_digits_and_the_whole_of_a_wide_image():
     assert whole_lines.strips(page, (), 1.0) == [(0, 0, 300, 400)]
     strip = np.zeros((50, 200), np.uint8)
     assert whole_lines.strips(strip, (_digit(100),), 1.0)[-1] == (0, 0, 200, 50)
+
+
+def test_a_wider_band_reaches_a_digit_missed_beside_the_line():
+    page = np.zeros((400, 300), np.uint8)
+    # Two digits 20 px tall at x 100-140: 0.5 heights of margin each side, or 2 heights.
+    assert whole_lines.band(page, (_digit(100), _digit(130)), 1.0) == (90, 6, 150, 34)
+    assert whole_lines.band(page, (_digit(100), _digit(130)), 1.0, margin_x=2.0) == (60, 6, 180, 34)
+    assert whole_lines.band(np.zeros((1, 300), np.uint8), (_digit(100),), 1.0) is None
+
+
+def test_lines_are_grouped_in_reading_order():
+    first, second = _digit(0, line=0), _digit(20, line=1)
+    assert whole_lines.by_line((first, second, _digit(40, line=0))) == [[first, _digit(40, line=0)], [second]]
+
+
+def test_a_digit_is_confirmed_when_the_line_reader_reads_the_same_digit_over_it():
+    def digit(value, x):
+        return Digit(value, 0.9, (), Box(x, 10, 10, 20), 0, np.zeros((28, 28), np.uint8))
+
+    # The strip starts at x 50 of a grey at half the original's size: span (10, 20) is x 120-140.
+    text = sequence.LineText("17", 0.9, ((10.0, 20.0), (30.0, 40.0)), (0.9, 0.9))
+    line = [digit(1, 125), digit(3, 165), digit(7, 300)]
+    assert whole_lines.confirmed(text, (50, 0, 150, 40), line, 0.5) == [True, False, False]
 
 
 def test_the_surest_reading_wins_only_when_sure_enough():

@@ -1,0 +1,51 @@
+"""Pages of non-digit marks (issue #17): reproducible, decodable, each kind drawing what it says;
+`--marks` on the command line; and what the real engine makes of them."""
+import numpy as np
+import pytest
+
+from handwriting.bench import marks
+from handwriting.bench.__main__ import parse_args
+from handwriting.engine.decoding import decode
+
+
+@pytest.mark.parametrize("kind", marks.KINDS)
+def test_a_kind_seed_and_index_always_give_the_same_page(kind):
+    page = marks.generate(kind, 3, 0)
+    assert marks.generate(kind, 3, 0) == page
+    assert marks.generate(kind, 4, 0).image_bytes != page.image_bytes
+    assert page.kind == kind and page.meta["marks"] == kind
+
+
+@pytest.mark.parametrize("kind", marks.KINDS)
+def test_every_page_decodes_at_its_size_with_something_on_it(kind):
+    for index in range(3):
+        page = marks.generate(kind, 5, index)
+        decoded = decode(page.image_bytes)
+        assert [decoded.width, decoded.height] == page.meta["size"]
+        grey = decoded.image.mean(axis=2)
+        assert np.percentile(grey, 99.9) - grey.min() > 20, "a page with nothing on it tests nothing"
+
+
+def test_a_shadow_page_holds_no_ink_but_a_darker_part():
+    page = marks.generate("shadow", 0, 1)
+    grey = decode(page.image_bytes).image.mean(axis=2)
+    assert page.meta["output"] == "jpeg"
+    assert np.percentile(grey, 5) < np.percentile(grey, 95) - 30
+
+
+def test_letters_are_drawn_from_shapes_that_are_no_digit():
+    page = marks.generate("letters", 0, 2)
+    assert page.meta["words"] and all(set(word) <= set(marks.LETTERS) for word in page.meta["words"])
+    assert not set(marks.LETTERS) & set("0123456789lIoOsSzZbgq")
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown kind"):
+        marks.generate("doodle", 0, 0)
+
+
+def test_the_command_line_takes_marks_with_seeds_and_refuses_seeds_alone():
+    args = parse_args(["--marks", "--seeds", "0,2", "--n", "5"])
+    assert (args.mode, args.seeds, args.n) == ("marks", [0, 2], 5)
+    with pytest.raises(SystemExit):
+        parse_args(["--seeds", "0,2"])

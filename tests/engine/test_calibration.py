@@ -1,0 +1,139 @@
+"""Calibration: temperature scaling, the calibration error and the reliability table on tiny arrays,
+the reading-level confidence and what a model card states; then the shipped model's temperature,
+fitted on one split of real crops and checked on another."""
+import copy
+
+import numpy as np
+import pytest
+
+from handwriting.engine import calibration, model_io
+from helpers import MODEL
+
+HELD_OUT_CROPS = 1000  # per set: a few thousand crops in all, a few seconds of the model
+
+
+def test_temperature_softens_or_sharpens_and_keeps_the_order():
+    answer = np.array([[0.7, 0.2, 0.1]])
+    softer, sharper = calibration.scale(answer, 2.0), calibration.scale(answer, 0.5)
+    assert softer.sum() == pytest.approx(1.0) and sharper.sum() == pytest.approx(1.0)
+    assert softer[0, 0] < 0.7 < sharper[0, 0]
+    assert list(np.argsort(softer[0])) == list(np.argsort(answer[0])) == list(np.argsort(sharper[0]))
+    assert calibration.scale(answer, 1.0) == pytest.approx(answer)
+    # T = 2 is the square root of each probability, renormalised.
+    assert softer[0] == pytest.approx(np.sqrt(answer[0]) / np.sqrt(answer[0]).sum())
+
+
+def test_calibration_error_is_the_weighed_gap_between_confidence_and_accuracy():
+    # Four answers at 0.75, three right: calibrated. Two at 0.95, one right: 0.45 off, a third of all.
+    assert calibration.expected_calibration_error([0.75] * 4, [1, 1, 1, 0]) == pytest.approx(0.0)
+    error = calibration.expected_calibration_error([0.75] * 4 + [0.95] * 2, [1, 1, 1, 0, 1, 0])
+    assert error == pytest.approx(2 / 6 * 0.45)
+    assert calibration.expected_calibration_error([], []) == 0.0
+
+
+def test_reliability_table_counts_each_bin_and_closes_the_last():
+    rows = calibration.reliability([0.1, 0.4, 0.6, 1.0], [0, 1, 1, 1], [0.0, 0.5, 1.0])
+    assert [row.count for row in rows] == [2, 2]
+    assert rows[0].confidence == pytest.approx(0.25) and rows[0].accuracy == pytest.approx(0.5)
+    assert rows[1].confidence == pytest.approx(0.8) and rows[1].accuracy == 1.0
+    empty = calibration.reliability([0.9], [1], [0.0, 0.5, 1.0])[0]
+    assert empty.count == 0 and np.isnan(empty.confidence)
+
+
+def test_top_digit_leaves_out_the_not_a_digit_class():
+    answers = np.array([[0.1] + [0.0] * 9 + [0.9], [0.0, 0.8] + [0.0] * 8 + [0.2]])
+    confidence, correct = calibration.top_digit(answers, [0, 0])
+    assert list(confidence) == [0.1, 0.8] and list(correct) == [True, False]
+
+
+def _overconfident(rng, count, truth):
+    """Answers (count, 11) whose labels are drawn from the answers scaled by `truth`: a model that is
+    overconfident exactly as temperature `truth` undoes."""
+    logits = rng.normal(0, 4, (count, 11))
+    answers = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    calibrated = calibration.scale(answers, truth)
+    labels = np.array([rng.choice(11, p=p) for p in calibrated])
+    keep = labels < model_io.NOT_A_DIGIT
+    return answers[keep], labels[keep]
+
+
+def test_the_fitted_temperature_undoes_overconfidence_and_holds_on_another_draw():
+    rng = np.random.default_rng(0)
+    fit, check = _overconfident(rng, 4000, 2.0), _overconfident(rng, 4000, 2.0)
+    temperature = calibration.fit_temperature([fit])
+    assert 1.6 < temperature < 2.5
+    assert calibration.worst_error([check], temperature) < calibration.worst_error([check], 1.0)
+    assert calibration.worst_error([check], temperature) <= 0.03
+
+
+def test_the_fit_serves_the_worst_group_not_the_largest():
+    rng = np.random.default_rng(1)
+    many_calibrated, few_overconfident = _overconfident(rng, 6000, 1.0), _overconfident(rng, 600, 3.0)
+    both = calibration.fit_temperature([many_calibrated, few_overconfident])
+    assert calibration.worst_error([many_calibrated, few_overconfident], both) < min(
+        calibration.worst_error([many_calibrated, few_overconfident], t) for t in (1.0, 3.0))
+
+
+def test_minimise_finds_the_bottom_of_a_valley_on_a_log_scale():
+    assert calibration.minimise(lambda t: (np.log(t) - np.log(3.0)) ** 2) == pytest.approx(3.0, rel=1e-3)
+
+
+def test_reading_confidence_is_the_product_raised_and_capped():
+    assert calibration.reading_confidence([0.9, 0.5]) == pytest.approx(0.45)
+    assert calibration.reading_confidence([0.9, 0.5], power=2.0, ceiling=0.9) == pytest.approx(0.9 * 0.45 ** 2)
+    assert calibration.reading_confidence([]) == 0.0
+
+
+def test_fit_reading_caps_readings_right_less_often_than_their_digits_say():
+    # Sure-looking readings (product 0.999) right only 80 % of the time: the cap comes down to it.
+    products = [0.999] * 100 + [0.5] * 100
+    right = [1] * 80 + [0] * 20 + [1] * 40 + [0] * 60
+    power, ceiling = calibration.fit_reading(products, right)
+    assert ceiling == pytest.approx(0.8, abs=0.01)
+    assert calibration.reading_confidence([0.5], power, ceiling) == pytest.approx(0.4, abs=0.02)
+
+
+def test_a_card_states_the_calibration_or_leaves_the_model_as_it_is():
+    stated = {"calibration": {"temperature": 1.5, "readings": {"agree": {"power": 2.0, "ceiling": 0.95}}}}
+    found = calibration.Calibration.of(stated)
+    assert found.temperature == 1.5
+    assert found.reading([0.9], "agree") == pytest.approx(0.95 * 0.81)
+    assert found.reading([0.9], "disagree") == pytest.approx(0.9)  # nothing fitted: the product
+    for card in ({}, {"calibration": "warm"}, {"calibration": {"temperature": "hot"}},
+                 {"calibration": {"temperature": 100.0}},
+                 {"calibration": {"temperature": 1.5, "readings": {"agree": {"power": 2.0, "ceiling": 1.5}}}}):
+        assert calibration.Calibration.of(card) == calibration.Calibration()
+    assert calibration.Calibration().digit(np.array([0.5, 0.5])) == pytest.approx([0.5, 0.5])
+
+
+@pytest.fixture(scope="module")
+def real_crops():
+    """Writers the shipped model never trained on: USPS test to fit, ARDIS IV test held out."""
+    from handwriting.training import datasets
+
+    root = datasets.default_root()
+    usps, ardis = datasets.usps(root), datasets.ardis(root)
+    return (usps.x_test, usps.y_test), (ardis.x_test[:HELD_OUT_CROPS], ardis.y_test[:HELD_OUT_CROPS])
+
+
+def test_a_temperature_fitted_on_one_split_of_real_crops_holds_on_another(recognizer, real_crops):
+    (fit_x, fit_y), (held_x, held_y) = real_crops
+    temperature = calibration.fit_temperature([(recognizer.classify(fit_x), fit_y)])
+    assert calibration.worst_error([(recognizer.classify(held_x), held_y)], temperature) <= 0.03
+
+
+def test_the_shipped_models_temperature_holds_on_held_out_crops(recognizer, real_crops):
+    _, (held_x, held_y) = real_crops
+    stated = calibration.Calibration.of(model_io.metadata(MODEL))
+    assert stated.temperature != 1.0, "models/digit_cnn.json states no calibration: run handwriting.training.calibrate"
+    assert calibration.worst_error([(recognizer.classify(held_x), held_y)], stated.temperature) <= 0.03
+
+
+def test_calibration_changes_what_a_reading_reports_not_what_it_reads(recognizer, digits_png):
+    plain = copy.copy(recognizer)
+    plain.calibration = calibration.Calibration()
+    calibrated, raw = recognizer.read(digits_png), plain.read(digits_png)
+    assert calibrated.digits_text == raw.digits_text == "721"
+    assert [d.box for d in calibrated.digits] == [d.box for d in raw.digits]
+    assert [d.probability for d in calibrated.digits] != [d.probability for d in raw.digits]
+    assert 0.0 < calibrated.confidence <= 1.0

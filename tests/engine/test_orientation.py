@@ -1,0 +1,124 @@
+"""Turned pages: quarter turns, the marks' votes and the rule that lets a turned reading win, on tiny
+arrays; then pages composed from MNIST test digits, turned each way, read upright by the real model."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwriting.engine import orientation
+from handwriting.engine.blobs import Blob
+from handwriting.engine.decoding import Decoded
+from helpers import compose, png
+
+DIGITS = (4, 2, 7, 5)  # no digit that is another one upside down (6, 9) or itself (0, 1, 8)
+
+
+def test_turn_is_clockwise_and_four_turns_are_none():
+    image = np.array([[1, 2], [3, 4]])
+    assert orientation.turn(image, 90).tolist() == [[3, 1], [4, 2]]
+    assert orientation.turn(image, 180).tolist() == [[4, 3], [2, 1]]
+    assert orientation.turn(image, 270).tolist() == [[2, 4], [1, 3]]
+    assert orientation.turn(orientation.turn(image, 90), 270).tolist() == image.tolist()
+
+
+def test_a_turned_decoding_swaps_its_sides_on_a_quarter_turn():
+    decoded = Decoded(np.zeros((50, 80, 3), np.uint8), 160, 100)  # decoded at half size
+    sideways = orientation.turned(decoded, 90)
+    assert sideways.image.shape == (80, 50, 3) and (sideways.width, sideways.height) == (100, 160)
+    assert sideways.scale == decoded.scale
+    upside_down = orientation.turned(decoded, 180)
+    assert (upside_down.width, upside_down.height) == (160, 100)
+
+
+def test_blob_crops_show_every_blob_at_each_turn():
+    mask = np.zeros((30, 10), np.uint8)
+    mask[:, 4:6] = 255  # a bar standing upright ...
+    crops = orientation.blob_crops([Blob(0, 0, 10, 30, mask)] * 2)
+    assert crops.shape == (8, 28, 28)
+    standing, lying = crops[0] > 0, crops[2] > 0
+    assert np.ptp(np.nonzero(standing)[0]) > np.ptp(np.nonzero(standing)[1])
+    assert np.ptp(np.nonzero(lying)[1]) > np.ptp(np.nonzero(lying)[0])  # ... lies down at 90 degrees
+
+
+def test_votes_are_each_turns_mean_log_probability_of_the_likeliest_digit():
+    answers = np.zeros((4, 2, 11))
+    answers[0, :, 10] = 1.0  # upright: neither blob is a digit
+    answers[1, :, 3] = 1.0  # 90 degrees: both are 3s
+    answers[2, 0, 5], answers[2, 1, 5] = 0.5, 0.5
+    answers[3, 0, 7], answers[3, 1, 10] = 1.0, 1.0
+    votes = orientation.votes(answers.reshape(8, 11))
+    assert votes[1] == pytest.approx(0.0) and votes[2] == pytest.approx(np.log(0.5))
+    assert votes[0] == pytest.approx(np.log(orientation.LEAST_PROBABILITY))
+    assert orientation.worth_reading(votes) == [90, 180, 270]
+    assert orientation.worth_reading(votes, margin=-np.log(orientation.LEAST_PROBABILITY) - 0.5) == [90]
+    assert list(orientation.votes(np.zeros((0, 11)))) == [0.0] * 4
+
+
+def test_a_crop_turned_over_keeps_its_place_in_the_field():
+    crop = np.zeros((1, 28, 28), np.uint8)
+    crop[0, 4:10, 12:16] = 255
+    both = orientation.half_turned(crop)
+    assert both.shape == (2, 28, 28) and (both[1] == crop[0][::-1, ::-1]).all()
+
+
+def _row(count, step=(30, 0), size=(20, 30)):
+    """`count` blobs `size` (w, h) apart by `step` (dx, dy)."""
+    return [Blob(i * step[0], i * step[1], *size, np.ones(size[::-1], np.uint8)) for i in range(count)]
+
+
+def test_a_row_of_marks_running_down_the_page_is_sideways():
+    assert not orientation.sideways(_row(4), 30)
+    assert orientation.sideways(_row(4, step=(0, 25), size=(30, 20)), 20)
+    assert not orientation.sideways(_row(4, step=(0, 500)), 30)  # too far apart to be one row
+    assert not orientation.sideways(_row(1), 30)
+
+
+def test_the_candidate_turns_follow_the_layout_and_the_votes():
+    def never():
+        raise AssertionError("the layout should have told")
+
+    assert orientation.candidates(_row(4, step=(0, 25), size=(30, 20)), 20, [4], never, never) == [90, 270]
+    assert orientation.candidates(_row(4), 30, [1, 1, 2], never, never) == [90, 270]  # read as a column
+    assert orientation.candidates(_row(4), 30, [4], never, lambda: (-0.5, -0.1)) == [180]
+    assert orientation.candidates(_row(4), 30, [4], never, lambda: (-0.1, -0.5)) == []
+    assert orientation.candidates(_row(1), 30, [1], lambda: np.array([-3.0, -1.0, -2.0, -0.5]), never) == [270]
+
+
+def test_a_reading_of_lines_of_one_digit_reads_like_a_column():
+    assert orientation.column([1, 1, 2]) and not orientation.column([3, 1]) and not orientation.column([1])
+
+
+def test_a_turned_reading_must_be_sure_and_clearly_surer():
+    assert orientation.surer(0.9, 0.9 - 2 * orientation.LEAD)
+    assert not orientation.surer(0.9, 0.9 - orientation.LEAD / 2)
+    assert not orientation.surer(orientation.SURE - 0.01, 0.0)
+
+
+@pytest.fixture(scope="module")
+def page(mnist):
+    return compose(mnist, DIGITS, gap=10, margin=30)
+
+
+@pytest.mark.parametrize("degrees", orientation.TURNS)
+def test_a_turned_page_is_read_upright(recognizer, page, degrees):
+    turned = np.ascontiguousarray(np.rot90(page, -degrees // 90))
+    reading = recognizer.read(png(turned))
+    assert reading.digits_text == "".join(map(str, DIGITS))
+    assert (reading.orientation + degrees) % 360 == 0
+    upright = reading.width, reading.height
+    assert upright == (page.shape[1], page.shape[0])  # boxes in the pixels of the page as read
+
+
+def test_an_upright_page_stays_as_it_came(recognizer, page):
+    reading = recognizer.read(png(page))
+    assert reading.digits_text == "".join(map(str, DIGITS)) and reading.orientation == 0
+
+
+def test_a_turned_photo_with_an_exif_turn_is_read_by_its_tag_not_turned_again(recognizer, page):
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera says: turn 90 degrees clockwise to view
+    Image.fromarray(np.ascontiguousarray(np.rot90(page, 1))).convert("RGB").save(buffer, "JPEG", quality=95, exif=exif)
+    reading = recognizer.read(buffer.getvalue())
+    assert reading.digits_text == "".join(map(str, DIGITS)) and reading.orientation == 0
