@@ -70,6 +70,9 @@ def test_served_grad_cam_peaks_where_tensorflows_does(mnist, name):
 
 
 def test_save_publishes_checked_artifacts_then_the_model(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)  # the same untrained weights each run
     path = tmp_path / "fresh.keras"
     export.save(architectures.cnn(), path, {"name": "fresh"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.gradcam.onnx", "fresh.json", "fresh.keras", "fresh.onnx"]
