@@ -68,9 +68,9 @@ class Settings:
     # A digit read less surely than this is dropped from every reading.
     reject_below: float = field(default_factory=lambda: _env("HANDWRITING_REJECT_BELOW", 0.3, float))
     # A reading whose confidence is below this may be of a page photographed turned: the page is then
-    # asked which turns to read it at too (engine/orientation.py). Chosen on the stress benchmark at
-    # seed 1: higher finds a few more turned pages, and reads more upright ones again.
-    turn_below: float = field(default_factory=lambda: _env("HANDWRITING_TURN_BELOW", 0.5, float))
+    # asked which turns to read it at too (engine/orientation.py). Chosen with orientation's margins
+    # on the stress benchmark at seed 1, where it turned no upright page that was read right.
+    turn_below: float = field(default_factory=lambda: _env("HANDWRITING_TURN_BELOW", 0.4, float))
     # A digit read less surely than this, or a number whose confidence is below it, is marked doubtful:
     # once probabilities are calibrated, at least one such reading in five is wrong.
     doubtful_below: float = field(default_factory=lambda: _env("HANDWRITING_DOUBTFUL_BELOW", 0.8, float))
