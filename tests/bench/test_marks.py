@@ -1,10 +1,13 @@
 """Pages of non-digit marks (issue #17): reproducible, decodable, each kind drawing what it says;
 `--marks` on the command line; and what the real engine makes of them."""
+import copy
+
 import numpy as np
 import pytest
 
 from handwriting.bench import marks
 from handwriting.bench.__main__ import parse_args
+from handwriting.engine import calibration
 from handwriting.engine.decoding import decode
 
 
@@ -49,3 +52,16 @@ def test_the_command_line_takes_marks_with_seeds_and_refuses_seeds_alone():
     assert (args.mode, args.seeds, args.n) == ("marks", [0, 2], 5)
     with pytest.raises(SystemExit):
         parse_args(["--seeds", "0,2"])
+
+
+def test_the_context_of_the_page_keeps_most_non_digit_marks_from_being_shown_as_digits(recognizer):
+    """Scribbles, lone strokes and letter-like words at a seed nothing was fitted on: the engine as
+    shipped shows a digit at 0.5 or more on far fewer of them than the same engine reporting the
+    model's own probabilities (measured 23 of 60 against 59 of 60). The issue's 5 % is not reached:
+    reports/calibration.md says why."""
+    plain = copy.copy(recognizer)
+    plain.calibration = calibration.Calibration()
+    pages = [marks.generate(kind, 3, index).image_bytes for kind in ("scribble", "strokes", "letters") for index in range(20)]
+    shown = sum(bool(marks.confident_digits(recognizer.read(page))) for page in pages)
+    raw = sum(bool(marks.confident_digits(plain.read(page))) for page in pages)
+    assert shown <= len(pages) // 2 and shown <= raw // 2, (shown, raw)
