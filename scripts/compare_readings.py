@@ -1,6 +1,6 @@
 """Every benchmark image's reading, to check that a change of structure changes no reading.
 
-Reads each synthetic benchmark image (handwriting.bench.synth, `--n` per kind at `--seed`) and
+Reads each synthetic benchmark image (handwriting.pages.synth, `--n` per kind at `--seed`) and
 every image of the real-world folder, and writes per image the text, and per digit its box, line,
 probability, alternatives (rounded to 4 places) and a hash of its 28x28 crop, as JSON. Run it
 before and after a change from the repository root (`python -m scripts.compare_readings --out
@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from handwriting import config
-from handwriting.bench import synth
+from handwriting.pages import synth
 from handwriting.engine.recognition import Recognizer
 from handwriting.training import data
 

@@ -1,6 +1,6 @@
 """Benchmark the reading engine: `python -m handwriting.bench` (see --help).
 
-Scores whole numbers read exactly, per kind of synthetic image (handwriting.bench.synth, built from
+Scores whole numbers read exactly, per kind of synthetic image (handwriting.pages.synth, built from
 MNIST test digits the model never trained on) and on the real-world folder, then times the two
 reference images of issue #3 (accuracy.py). --stress scores the stress benchmark of issue #15 per
 condition (stress.py, read by accuracy.py), --orand the ORAND-CAR-A validation strings (orand.py),
@@ -10,8 +10,9 @@ condition (stress.py, read by accuracy.py), --orand the ORAND-CAR-A validation s
 from pathlib import Path
 
 from handwriting import cli, config
-from handwriting.bench import accuracy, batch, load, marks, orand, speed, stress, synth
+from handwriting.bench import accuracy, batch, load, marks, orand, speed
 from handwriting.bench.common import PROG
+from handwriting.pages import stress, synth
 
 IMAGES = 100  # --n of the synthetic kinds and of the stress conditions; --orand reads every string
 BATCH_IMAGES = 1000  # --batch: enough for a throughput that start-up does not dominate

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from handwriting import cli
-from handwriting.bench import common, stress, synth
+from handwriting.bench import common
+from handwriting.pages import stress, synth
 from handwriting.bench.common import PROG, load_engine, load_mnist
 
 TARGETS = {  # string accuracy issue #3 asks of each kind

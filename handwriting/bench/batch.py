@@ -9,7 +9,7 @@ from pathlib import Path
 
 from handwriting import config
 from handwriting.batch import inputs, run as batch_run
-from handwriting.bench import stress
+from handwriting.pages import stress
 from handwriting.bench.accuracy import stress_digits
 from handwriting.bench.common import table
 

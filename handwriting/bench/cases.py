@@ -1,5 +1,5 @@
 """The requests of the load test: a seeded pool of valid uploads (canvas drawings, multi-digit
-PNGs, 12-MP photo JPEGs from handwriting.bench.synth) and hostile ones, each with the status and
+PNGs, 12-MP photo JPEGs from handwriting.pages.synth) and hostile ones, each with the status and
 code the API contract names for it, and the order they are sent in."""
 import base64
 import json
@@ -56,7 +56,7 @@ def _data_url(data):
 
 def hostile_cases(mnist, seed=0):
     """Requests the API must refuse, each with its contracted status and code."""
-    from handwriting.bench import synth
+    from handwriting.pages import synth
 
     valid_png = synth.generate("clean", mnist.x_test, mnist.y_test, seed, 0).data
     over_limit = config.settings().max_upload_bytes + 1  # the server's own limit, from the same environment
@@ -80,7 +80,7 @@ def hostile_cases(mnist, seed=0):
 def valid_cases(mnist, seed=0):
     """The readable part of the mix, from MNIST test digits: canvas drawings sent as the page sends
     them (a JSON data URL), multi-digit PNGs and 12-MP photo JPEGs as multipart uploads."""
-    from handwriting.bench import synth
+    from handwriting.pages import synth
 
     def sample(kind, index):
         return synth.generate(kind, mnist.x_test, mnist.y_test, seed, index)

@@ -1,7 +1,7 @@
 """Load and soak test of the service, issue #5: `python -m handwriting.bench --load` (see --help).
 
 Drives the real server (./run_app.sh on a free port, or --url) on loopback from concurrent keep-alive
-clients with a seeded mix of canvas drawings, multi-digit PNGs, 12-MP photo JPEGs (handwriting.bench.synth)
+clients with a seeded mix of canvas drawings, multi-digit PNGs, 12-MP photo JPEGs (handwriting.pages.synth)
 and hostile requests, each with the status and code the API contract names. It counts unexpected
 answers and dropped connections, watches a server it started for worker timeouts and restarts, and
 in the soak reads each worker's memory every 500 requests: the trend from the first reading to the

@@ -8,21 +8,12 @@ digits (Reading.digits_text) are compared, line breaks dropped, as for the real-
 """
 import json
 
-import cv2
-
 from handwriting import cli
 from handwriting.bench import accuracy
 from handwriting.bench.common import PROG, load_engine
+from handwriting.pages.camera import png
 
 TARGET = 0.90  # issue #15's whole-string target on this split
-
-
-def png(image):
-    """A grey uint8 image as the bytes of a PNG file, as an upload would carry it."""
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError(f"cannot PNG-encode an image of shape {image.shape}")
-    return encoded.tobytes()
 
 
 def read_strings(engine, strings):

@@ -82,7 +82,7 @@ def huge_png(sample):
 
 def reference_images(mnist, seed):
     """{key: synth.Sample} of the three images of issue #6, the latter two as bench's own timing uses."""
-    from handwriting.bench import synth
+    from handwriting.pages import synth
 
     return {
         "canvas": canvas_png(synth.generate("single", mnist.x_test, mnist.y_test, seed, 0)),

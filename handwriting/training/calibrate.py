@@ -11,7 +11,7 @@ Fits, on data no model trained on and nothing scores them on, and writes into ea
 - each digit's probability in the context of its page (calibration.context_probability: what the
   line reader confirmed, the "not one digit" class, the shape of its ink), on the digits read from
   the stress benchmark at seed 1, the ORAND selection split and the pages of non-digit marks of
-  bench/marks.py at seed 1, every digit read on those being wrong;
+  pages/marks.py at seed 1, every digit read on those being wrong;
 - the reading-level confidence, per what the line reader said of a reading (whole_lines.AGREE, ...),
   on whole readings of the stress benchmark at seed 1 and of the ORAND selection split.
 Each is then checked on what the fit never saw: ORAND validation digits, ARDIS IV test and the crops
@@ -169,7 +169,7 @@ def read_pages(engine, pages, flat=False):
 
 
 def stress_pages(digits, seed, n):
-    from handwriting.bench import stress
+    from handwriting.pages import stress
 
     for condition in stress.CONDITIONS:
         if condition in stress.TURNED:
@@ -180,7 +180,7 @@ def stress_pages(digits, seed, n):
 
 
 def orand_pages(strings):
-    from handwriting.bench.orand import png
+    from handwriting.pages.camera import png
 
     return [(png(s.image), s.label) for s in strings]
 
@@ -287,8 +287,8 @@ def assess_readings(named_reads, cal):
 
 
 def marks_pages(seed, n):
-    """Pages of non-digit marks (bench/marks.py): every digit read on them is wrong."""
-    from handwriting.bench import marks
+    """Pages of non-digit marks (pages/marks.py): every digit read on them is wrong."""
+    from handwriting.pages import marks
 
     for kind in marks.KINDS:
         for index in range(n):
@@ -377,15 +377,19 @@ def summary(name, found):
 
 def main(argv=None):
     args = parse_args(argv)
-    from handwriting.bench.accuracy import stress_digits
-    from handwriting.training import datasets
+    from handwriting.pages import stress
+    from handwriting.training import data, datasets
 
     root = datasets.default_root()
     try:
         crops, orand = crop_sets(root), orand_splits(root)
     except (OSError, KeyError, ValueError) as error:
         cli.fail(f"the calibration sets cannot be loaded: {error}", PROG)
-    digits = stress_digits()
+    try:
+        digits = stress.load_digits(data.resolve_path(None) or root / datasets.FILES["mnist"],
+                                    root / datasets.FILES["ardis"])
+    except (OSError, KeyError, ValueError) as error:
+        cli.fail(f"the stress digits cannot be loaded: {error}", PROG)
     lines = fit_line_reader(args.lines, *orand)
     print(f"{args.lines.name}: temperature {lines['temperature']}, ECE {json.dumps(lines['ece'])}", flush=True)
     if not args.dry_run:

@@ -5,10 +5,11 @@ import copy
 import numpy as np
 import pytest
 
-from handwriting.bench import marks
 from handwriting.bench.__main__ import parse_args
+from handwriting.bench.marks import confident_digits
 from handwriting.engine import calibration
 from handwriting.engine.decoding import decode
+from handwriting.pages import marks
 
 
 @pytest.mark.parametrize("kind", marks.KINDS)
@@ -62,6 +63,6 @@ def test_the_context_of_the_page_keeps_most_non_digit_marks_from_being_shown_as_
     plain = copy.copy(recognizer)
     plain.calibration = calibration.Calibration()
     pages = [marks.generate(kind, 3, index).image_bytes for kind in ("scribble", "strokes", "letters") for index in range(20)]
-    shown = sum(bool(marks.confident_digits(recognizer.read(page))) for page in pages)
-    raw = sum(bool(marks.confident_digits(plain.read(page))) for page in pages)
+    shown = sum(bool(confident_digits(recognizer.read(page))) for page in pages)
+    raw = sum(bool(confident_digits(plain.read(page))) for page in pages)
     assert shown <= len(pages) // 2 and shown <= raw // 2, (shown, raw)

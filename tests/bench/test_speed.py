@@ -13,7 +13,8 @@ import pytest
 from werkzeug.formparser import parse_form_data
 from werkzeug.test import EnvironBuilder
 
-from handwriting.bench import common, speed, synth
+from handwriting.bench import common, speed
+from handwriting.pages import synth
 from helpers import JsonHandler, compose, png
 
 

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from handwriting.bench import accuracy, stress
+from handwriting.bench import accuracy
+from handwriting.pages import stress
 from handwriting.bench.__main__ import parse_args
 from handwriting.training import datasets
 from helpers import MODEL, run_module

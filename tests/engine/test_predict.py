@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from handwriting import config
-from handwriting.bench import synth
+from handwriting.pages import synth
 from handwriting.engine.decoding import decode
 from handwriting.engine.recognition import Recognizer
 from handwriting.predict import label_places

@@ -152,7 +152,7 @@ SHEET_ON_TABLE = [(0, i) for i in (16, 26, 33, 40, 66, 77, 84)] + [(1, i) for i 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed, index", SHEET_ON_TABLE)
 def test_the_table_around_a_photographed_sheet_is_not_read(recognizer, mnist, seed, index):
-    from handwriting.bench import synth
+    from handwriting.pages import synth
 
     sample = synth.generate("photo", mnist.x_test, mnist.y_test, seed=seed, index=index)
     reading = recognizer.read(sample.data)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from handwriting.bench import synth
+from handwriting.pages import synth
 from handwriting.engine import model_io, runtime, sequence
 from handwriting.engine.explain import NotExplainable
 from handwriting.engine.recognition import Recognizer

@@ -155,3 +155,11 @@ def encode(rng, pixels, output, meta):
     quality = int(rng.integers(*(JPEG_QUALITY if output == "jpeg" else PHOTO_QUALITY)) + 1)
     meta["jpeg_quality"] = quality
     return cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+
+
+def png(image):
+    """A grey uint8 image as the bytes of a PNG file, as an upload would carry it."""
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"cannot PNG-encode an image of shape {image.shape}")
+    return encoded.tobytes()

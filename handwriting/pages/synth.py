@@ -8,7 +8,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from handwriting.bench import drawing
+from handwriting.pages import drawing
 
 PHOTO_SIZE = (4000, 3000)
 SINGLE_SIZE = 280

@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image
 
-from handwriting.bench import synth
+from handwriting.pages import synth
 from handwriting.engine.decoding import decode
 
 COUNT = {"photo": 2}  # a 12-MP photo takes seconds to make

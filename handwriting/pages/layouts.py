@@ -5,8 +5,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .stress_glyphs import SYMBOL_DROP, glyph, stray, symbol
-from .stress_paper import NATURAL_STROKE
+from .glyphs import SYMBOL_DROP, glyph, stray, symbol
+from .paper import NATURAL_STROKE
 
 READ_NOT = "$€"  # separators drawn that no reading is expected to write
 

@@ -1,6 +1,6 @@
 """Ink of one stroke of the stress benchmark's writer (stress.py): a source digit redrawn at any size
 with its own stroke or a given pen, separators and stray marks. Each is alpha coverage, float32 in 0-1,
-cropped to its ink, so that the layouts (stress_layouts.py) can place it by its ink alone."""
+cropped to its ink, so that the layouts (layouts.py) can place it by its ink alone."""
 import cv2
 import numpy as np
 

@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import stress_camera as camera, stress_layouts as layouts, stress_paper as paper
-from .stress_layouts import RUNS  # public: the runs that the touching layout writes
+from . import camera, layouts, paper
+from .layouts import RUNS  # public: the runs that the touching layout writes
 
 ORDINARY_HEIGHT = (28, 90)  # px: a number photographed or drawn on a canvas
 SMALL_HEIGHT = (10, 24)  # px: a far-away number, a low-dpi scan of a form
