@@ -98,13 +98,29 @@ def test_the_surest_reading_wins_only_when_sure_enough():
     assert whole_lines.best([unsure, sure], [(0, 0, 1, 1), (5, 5, 9, 9)]) == (sure, (5, 5, 9, 9))
 
 
-def test_digits_read_whole_are_boxed_in_the_original_image():
+def test_each_digit_owns_the_columns_halfway_to_its_neighbours():
+    assert whole_lines.ink_columns(((10.0, 14.0), (40.0, 44.0), (50.0, 54.0)), 100) == [(0, 27), (27, 47), (47, 100)]
+    assert whole_lines.ink_columns(((10.0, 14.0),), 30) == [(0, 30)]
+
+
+def test_a_digit_is_boxed_by_its_own_ink_or_its_columns_when_it_has_none():
+    ink = np.zeros((10, 20), bool)
+    ink[2:7, 3:5] = True
+    ink[1:9, 12:18] = True
+    assert whole_lines.ink_box(ink, 0, 10) == (3, 2, 5, 7)
+    assert whole_lines.ink_box(ink, 10, 20) == (12, 1, 18, 9)
+    assert whole_lines.ink_box(np.zeros((10, 20), bool), 5, 9) == (5, 0, 9, 10)
+
+
+def test_digits_read_whole_are_boxed_by_their_ink_in_the_original_image():
     grey = np.full((50, 200), 255, np.uint8)
-    text = sequence.LineText("42", 0.8, ((10.0, 30.0), (40.0, 60.0)), (0.7, 0.9))
+    grey[10:40, 30:40] = 0  # the 4's ink, at strip columns 10-20
+    grey[12:38, 70:78] = 0  # the 2's ink, at strip columns 50-58, well apart from the 4
+    text = sequence.LineText("42", 0.8, ((12.0, 16.0), (52.0, 56.0)), (0.7, 0.9))
     digits = whole_lines.as_digits(text, (20, 5, 120, 45), grey, 0.5)
     assert [d.digit for d in digits] == [4, 2] and [d.probability for d in digits] == [0.7, 0.9]
-    assert digits[0].box == Box(60, 10, 40, 80) and {d.line for d in digits} == {0}
-    assert digits[0].crop.shape == (28, 28)
+    assert digits[0].box == Box(60, 20, 20, 60) and digits[1].box == Box(140, 24, 16, 52)
+    assert {d.line for d in digits} == {0} and digits[0].crop.shape == (28, 28) and digits[0].crop.max() > 0
 
 
 @pytest.mark.slow
