@@ -133,8 +133,9 @@ class Recognizer:
         """What the line reader makes of a reading, as (digits, opinion, confirmed, line_agrees). Its
         reading of the strip of `grey` (the segmented grey, ink dark) around `digits`, or of the
         whole image, replaces a short reading the cut search is unsure of (`probabilities`: the
-        model's own) when it is sure enough: opinion whole_lines.WHOLE. Else the digits stay, and
-        when they lie on at most CONFIRM_LINES lines each line is read whole: of each digit,
+        model's own) when it is sure enough, and so does its reading of a one-line reading's band
+        when it reads the whole image alike (whole_lines.concur): opinion whole_lines.WHOLE. Else
+        the digits stay, and when they lie on at most CONFIRM_LINES lines each line is read whole: of each digit,
         `confirmed` says whether the line reader read it too and `line_agrees` whether it read its
         line as the cut search did; the opinion is AGREE when every line agrees. None for what the
         line reader was not asked."""
@@ -152,7 +153,10 @@ class Recognizer:
         if None in bands:
             return digits, None, None, None
         budget.check("confirming the lines")
-        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands])
+        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands] + ([grey] if len(lines) == 1 else []))
+        whole = texts.pop() if len(lines) == 1 else None
+        if whole is not None and whole_lines.concur(texts[0], whole, lines[0]):
+            return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None
         confirmed, line_agrees = [], []
         for text, box, line in zip(texts, bands, lines):
             confirmed += whole_lines.confirmed(text, box, line, to_grey)

@@ -18,6 +18,11 @@ def _steps(labels, sure=0.9):
     return probabilities
 
 
+def _read(text):
+    """A LineText of `text`, each digit at the strip's start, as sure as any."""
+    return sequence.LineText(text, 0.6, ((0.0, 4.0),) * len(text), (0.6,) * len(text))
+
+
 def _digit(x, probability=0.99, line=0, height=20):
     return Digit(1, probability, (), Box(x, 10, 10, height), line, np.zeros((28, 28), np.uint8))
 
@@ -88,6 +93,16 @@ def test_a_digit_is_confirmed_when_the_line_reader_reads_the_same_digit_over_it(
     text = sequence.LineText("17", 0.9, ((10.0, 20.0), (30.0, 40.0)), (0.9, 0.9))
     line = [digit(1, 125), digit(3, 165), digit(7, 300)]
     assert whole_lines.confirmed(text, (50, 0, 150, 40), line, 0.5) == [True, False, False]
+
+
+def test_the_line_reader_outvotes_the_cut_search_only_when_it_reads_band_and_image_alike():
+    line = [Digit(digit, 0.99, (), Box(10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
+    assert whole_lines.concur(_read("250"), _read("250"), line)
+    assert not whole_lines.concur(_read("250"), _read("50"), line)  # the two crops read otherwise
+    assert whole_lines.concur(_read("80"), _read("80"), line)  # a digit read otherwise
+    assert not whole_lines.concur(_read("50"), _read("50"), line)  # both read as the cut search did
+    assert not whole_lines.concur(_read("5"), _read("5"), line)  # a digit found by the cut search dropped
+    assert not whole_lines.concur(_read(""), _read(""), line)
 
 
 def test_the_surest_reading_wins_only_when_sure_enough():
