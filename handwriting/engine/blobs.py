@@ -9,7 +9,9 @@ SHORTEST_DIGIT = 0.6  # a digit stands at least this share of the typical height
 FLAT_RATIO = 3  # a mark wider than this many times its height is flat: a line remnant or an underline
 SPECK_SHARE = 0.006  # a mark whose longest side is under this share of the image is a speck ...
 SPECK_MIN = 3  # ... or under this many pixels (or with fewer pixels of ink)
-PAGE_EDGE = 0.5  # a mark at the border longer than this share of the image is a page edge
+PAGE_EDGE = 0.5  # a mark at the border longer than this share of the image is a page edge ...
+EDGE_PEER = 0.5  # ... but a tall one in a photo beside another mark this share as tall is a digit of a tight crop ...
+EDGE_ALONG = 0.5  # ... unless it runs down a side of the picture for this share of its height
 STACK_OVERLAP = 0.5  # pieces of one digit overlap by this share of the narrower one's width ...
 STACK_GAP = 0.3  # ... with a vertical gap under this share of the typical height ...
 STACK_SHARED = 0.3  # ... or sharing under this share of the shorter one's rows ...
@@ -42,8 +44,10 @@ def cut_by_border(x, y, w, h, shape):
 
 
 def components(mask, flat, contrast):
-    """Connected components as blobs, without specks and without page edges: long marks along the
-    border of a photo, or across the whole width of a drawing. Each blob keeps how dark its ink is
+    """Connected components as blobs, without specks and without page edges: long marks at the
+    border of a photo, or across the whole width of a drawing. A tall mark that only touches the
+    border beside another mark about as tall is kept: the first or last digit of a number cropped
+    tightly, as a cheque's amount is. Each blob keeps how dark its ink is
     (from `contrast`): the soft edges and faint ends of strokes tell a 7 from a 2 that lost its foot."""
     height, width = mask.shape
     # Only the box around the ink is labelled: the statistics cost as much per pixel of background.
@@ -51,19 +55,41 @@ def components(mask, flat, contrast):
     if box_w == 0:
         return []
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:top + box_h, left:left + box_w], connectivity=8)
+    stats[:, 0] += left
+    stats[:, 1] += top
     min_side = max(SPECK_MIN, SPECK_SHARE * max(height, width))
+    marks = [i for i in range(1, count) if max(stats[i, 2], stats[i, 3]) >= min_side and stats[i, 4] >= min_side]
+    tall = {i for i in marks if _tall_at_border(stats[i], mask.shape, flat)}
+    peers = max((stats[i, 3] for i in marks if i not in tall), default=0)
     blobs = []
-    for i in range(1, count):
-        bx, by, w, h, area = stats[i]
-        x, y = bx + left, by + top
-        if max(w, h) < min_side or area < min_side:
+    for i in marks:
+        x, y, w, h, _ = stats[i]
+        if cut_by_border(x, y, w, h, mask.shape) and w > PAGE_EDGE * width:
             continue
-        if cut_by_border(x, y, w, h, mask.shape) and (w > PAGE_EDGE * width or (h > PAGE_EDGE * height and not flat)):
+        if i in tall and (peers < EDGE_PEER * h or _along_border(labels == i, stats[i], (left, top), mask.shape)):
             continue
+        bx, by = x - left, y - top
         strength = np.clip(contrast[y:y + h, x:x + w] * 255, 1, 255)
         mask_i = np.where(labels[by:by + h, bx:bx + w] == i, strength, 0).astype(np.uint8)
         blobs.append(Blob(int(x), int(y), int(w), int(h), mask_i))
     return blobs
+
+
+def _tall_at_border(stat, shape, flat):
+    """A mark of a photo cut by its border and taller than PAGE_EDGE of it: a sheet's edge, or the
+    first or last digit of a number cropped tightly."""
+    x, y, w, h, _ = stat
+    return not flat and h > PAGE_EDGE * shape[0] and cut_by_border(x, y, w, h, shape)
+
+
+def _along_border(own, stat, offset, shape):
+    """Whether a tall mark (`own`: its pixels in the labelled box at `offset`) runs down a side of
+    the picture for EDGE_ALONG of its height, as a sheet's edge does where a digit only touches it."""
+    x, y, w, h, _ = stat
+    rows = own[y - offset[1]: y - offset[1] + h, x - offset[0]: x - offset[0] + w]
+    left = np.count_nonzero(rows[:, 0]) if x == 0 else 0
+    right = np.count_nonzero(rows[:, -1]) if x + w == shape[1] else 0
+    return left + right >= EDGE_ALONG * h
 
 
 def typical_height(blobs):

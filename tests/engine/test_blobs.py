@@ -1,0 +1,48 @@
+"""Connected components as blobs: the marks at the border of a photo that are a sheet's edge, and
+those that are the digits of a tightly cropped number (a cheque's amount)."""
+import cv2
+import numpy as np
+
+from handwriting.engine.blobs import components
+
+HEIGHT, WIDTH = 60, 200
+
+
+def photo(strokes):
+    """A binary mask with the given line strokes ((x0, y0), (x1, y1), pen) and its contrast."""
+    mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+    for start, end, pen in strokes:
+        cv2.line(mask, start, end, 255, pen)
+    return mask, mask.astype(np.float32) / 255
+
+
+def boxes(mask, contrast):
+    return sorted((b.x, b.y, b.w, b.h) for b in components(mask, False, contrast))
+
+
+def digit(x, top=8, bottom=52):
+    """A 4-px stroke drawn as a digit's box: a Z-like mark about as wide as it is tall."""
+    return [((x, top), (x + 30, top), 4), ((x + 30, top), (x, bottom), 4), ((x, bottom), (x + 30, bottom), 4)]
+
+
+def test_digits_of_a_tight_crop_touching_its_border_are_kept():
+    # the first digit cut by the left border, the last's foot along the bottom: both as tall as the middle one
+    mask, contrast = photo(digit(0) + digit(80) + digit(160, bottom=HEIGHT - 2))
+    assert len(boxes(mask, contrast)) == 3
+
+
+def test_a_tall_mark_at_the_border_beside_small_marks_is_a_sheets_edge():
+    mask, contrast = photo([((3, 0), (8, 55), 3)] + digit(80, top=25, bottom=45) + digit(140, top=25, bottom=45))
+    found = boxes(mask, contrast)
+    assert len(found) == 2 and all(x > 20 for x, *_ in found)
+
+
+def test_a_tall_mark_along_the_border_is_a_sheets_edge_even_beside_tall_digits():
+    mask, contrast = photo([((1, 2), (1, 57), 3)] + digit(60) + digit(120))
+    found = boxes(mask, contrast)
+    assert len(found) == 2 and all(x > 20 for x, *_ in found)
+
+
+def test_a_mark_across_the_width_at_the_border_is_a_page_edge():
+    mask, contrast = photo([((0, 58), (WIDTH - 1, 58), 3)] + digit(60))
+    assert [y for _, y, *_ in boxes(mask, contrast)] == [6]
