@@ -28,19 +28,26 @@ BAND_REACH = 20  # pixels either side of a line counted to measure its thickness
 THIN_MIN = 7.0  # a ruled line is at most this many pixels thick ...
 THIN_SHARE = 0.006  # ... or this share of the page: the band at a sheet's edge is as wide as a digit
 BRIDGE = 4  # pixels added to a line's thickness to bridge the strokes that crossed it
+CHAIN_MISSES = 2  # straight bands of a chain that are not lines (strokes) set aside before it is given up
 SLOPES = np.linspace(-0.2, 0.2, 41)  # slopes voted on: up to about 11 degrees off the axis
 
 
 def find_lines(mask, flat):
-    """The ink of ruled and grid lines in a binary mask. Horizontal only for drawings, where a long
-    vertical stroke is more likely a 1 than a margin; in a drawing a single long bar is a digit's,
-    so ruled paper there needs DRAWING_LINES lines or more."""
+    """The ink of ruled and grid lines in a binary mask. In a drawing a single long bar is a digit's,
+    so ruled paper there needs DRAWING_LINES lines or more, and vertical lines are looked for only
+    once horizontal ones were found (squared paper): alone, long vertical strokes are more likely
+    1s than a margin. Where a grid's lines cross, the ink is thick both ways, as a stroke's is:
+    it is line ink when it lies on lines of both directions and holds no square as thick as
+    they are, as a stroke does."""
     height, width = mask.shape
     lines = np.zeros_like(mask)
-    directions = [(True, width, SPAN_DRAWING if flat else SPAN_PHOTO)]
-    if not flat:
-        directions.append((False, height, SPAN_VERTICAL))
+    along_lines = {}  # direction: the mask's ink along its lines, crossings included
+    thinnest = None  # the thickness of the thinnest line found
+    directions = [(True, width, SPAN_DRAWING if flat else SPAN_PHOTO),
+                  (False, height, SPAN_DRAWING if flat else SPAN_VERTICAL)]
     for horizontal, extent, span in directions:
+        if flat and not horizontal and not lines.any():
+            break
         run = max(RUN_MIN, extent // RUN_SHARE)
         straight = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, run) if horizontal else (run, 1), np.uint8))
         if not straight.any():
@@ -49,10 +56,18 @@ def find_lines(mask, flat):
         if not fits or (flat and len(fits) < DRAWING_LINES):
             continue
         along, across = (xs, ys) if horizontal else (ys, xs)
+        along_lines[horizontal] = np.zeros_like(mask)
         for thickness, chosen in _by_thickness(fits, along, across, extent).items():
             found = np.zeros(mask.shape, bool)
             found[ys[chosen], xs[chosen]] = True
-            lines = cv2.bitwise_or(lines, _line_ink(mask, found, thickness, horizontal, run))
+            grown, ink = _line_ink(mask, found, thickness, horizontal, run)
+            thinnest = min(thinnest or thickness, thickness)
+            along_lines[horizontal] = cv2.bitwise_or(along_lines[horizontal], grown)
+            lines = cv2.bitwise_or(lines, ink)
+    if len(along_lines) == 2:
+        solid = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thinnest, thinnest), np.uint8))
+        crossings = cv2.bitwise_and(cv2.bitwise_and(along_lines[True], along_lines[False]), cv2.bitwise_not(solid))
+        lines = cv2.bitwise_or(lines, crossings)
     return lines
 
 
@@ -73,11 +88,30 @@ def _fits(straight, horizontal, extent, span):
     ys, xs = np.nonzero(straight)
     owner = labels[ys, xs]
     along, across = (xs, ys) if horizontal else (ys, xs)
-    fits = [
-        fit for i in candidates[candidates > 0]
-        if (fit := _line_fit(along[owner == i], across[owner == i], extent))
-    ]
+    fits = []
+    for i in candidates[candidates > 0]:
+        fits += _chain_fits(along[owner == i], across[owner == i], extent, long_enough)
     return fits, (ys, xs)
+
+
+def _chain_fits(along, across, extent, long_enough):
+    """The lines of one chain. Strokes between two close rules chain them into one, and the thick
+    strokes a line carries can outvote it: each straight band voted for is set aside once fitted,
+    line or not (up to CHAIN_MISSES that are not), and the rest is fitted again while it still
+    spans far enough."""
+    fits, misses = [], 0
+    while along.size and np.ptp(along) + 1 >= long_enough and misses <= CHAIN_MISSES:
+        voted = _line_fit(along, across, extent)
+        if voted is None:
+            break
+        fit, tolerance, is_line = voted
+        if is_line:
+            fits.append((fit, tolerance))
+        else:
+            misses += 1
+        rest = np.abs(across - np.polyval(fit, along)) > tolerance
+        along, across = along[rest], across[rest]
+    return fits
 
 
 def _by_thickness(fits, along, across, extent):
@@ -101,13 +135,13 @@ def _by_thickness(fits, along, across, extent):
 
 
 def _line_ink(mask, found, thickness, horizontal, run):
-    """The ink of the lines through the `found` pixels: along them (short pieces between strokes
-    too) and across their thickness, but not where a stroke crosses or lies on a line, as the ink
-    there is thicker than the line."""
+    """The mask's ink along the lines through the `found` pixels (short pieces between strokes
+    too, and across their thickness), and of it the lines' own ink: not where a stroke crosses or
+    lies on a line, as the ink there is thicker than the line."""
     kernel = (thickness + GROW, 2 * run + 1) if horizontal else (2 * run + 1, thickness + GROW)
     grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(kernel, np.uint8)), mask)
     thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8))
-    return cv2.bitwise_and(grown, cv2.bitwise_not(thick))
+    return grown, cv2.bitwise_and(grown, cv2.bitwise_not(thick))
 
 
 def _run_length(pixels):
@@ -117,12 +151,12 @@ def _run_length(pixels):
 
 
 def _line_fit(along, across, extent):
-    """A chain of runs (its pixels' coordinates along and across the direction searched) is a
-    ruled line when one straight line through it is covered along most of the chain's length:
-    then that line's polynomial and how far from it its pixels lie, else None. The line is the
-    slope and offset that most pixels agree on (a small Hough vote), as the thick strokes of
-    digits a line crosses or carries can outnumber its own pixels; bars of digits that merely
-    line up cover too little, and the band along the edge of a sheet is too thick."""
+    """The straight band most pixels of a chain of runs agree on (their coordinates along and
+    across the direction searched), as (polynomial, how far from it its pixels lie, whether it is a
+    ruled line), or None when they cannot vote. The band is the slope and offset of a small Hough
+    vote, as the thick strokes of digits a line crosses or carries can outnumber its own pixels.
+    It is a ruled line when it is covered along most of the chain's length (bars of digits that
+    merely line up cover too little) and thin (the band along the edge of a sheet is too thick)."""
     if along.size < 2:
         return None
     step = max(1, along.size // VOTE_PIXELS)
@@ -138,12 +172,10 @@ def _line_fit(along, across, extent):
     distance = np.abs(across - np.polyval(fit, along))
     tolerance = max(TOLERANCE_MIN, TOLERANCE_SLOPE * np.ptp(along))
     if len(np.unique(along[distance <= tolerance])) < COVERAGE * (np.ptp(along) + 1):
-        return None
+        return fit, tolerance, False
     # Thin, as ruled lines are: the band around a sheet's edge in a photo is as wide as a digit.
     counts = np.bincount(along[distance <= BAND_REACH] - along.min())
-    if float(np.median(counts[counts > 0])) > max(THIN_MIN, THIN_SHARE * extent):
-        return None
-    return fit, tolerance
+    return fit, tolerance, float(np.median(counts[counts > 0])) <= max(THIN_MIN, THIN_SHARE * extent)
 
 
 def erase_lines(mask, flat):

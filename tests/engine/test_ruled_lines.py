@@ -47,3 +47,32 @@ def test_a_page_without_lines_is_left_as_it_is():
     mask[30:170, 100:106] = 255
     mask[80:90, 150:200] = 255
     assert np.array_equal(erase_lines(mask, flat=True), mask)
+
+
+def test_squared_paper_in_a_drawing_loses_its_vertical_lines_too():
+    """A grid every 20 px: without its columns the digit would join every other mark through them."""
+    mask = np.zeros((200, 300), np.uint8)
+    mask[10::20] = 255
+    mask[:, 10::20] = 255
+    mask[45:135, 100:106] = 255
+    erased = erase_lines(mask, flat=True)
+    assert not erased[:40].any() and not erased[140:].any() and not erased[:, 110:].any()
+    assert erased[45:135, 100:106].mean() > 0.95 * 255
+
+
+def test_tall_strokes_in_a_drawing_without_ruled_lines_are_digits():
+    """Two 1s as tall as the canvas: vertical lines are looked for only on squared paper."""
+    mask = np.zeros((200, 300), np.uint8)
+    mask[5:195, 100:106] = 255
+    mask[5:195, 200:206] = 255
+    assert np.array_equal(erase_lines(mask, flat=True), mask)
+
+
+def test_rules_joined_by_the_strokes_between_them_are_each_found():
+    """Close rules chain into one through the short strokes written between them; each is a line."""
+    mask = page(lines=(60, 70), stroke=(62, 70))
+    for x in range(20, 280, 50):
+        mask[64:67, x:x + 20] = 255
+    lines = find_lines(mask, flat=False)
+    assert lines[60:62, 5:15].all() and lines[70:72, 5:15].all()
+    assert lines[60:62, 285:].all() and lines[70:72, 285:].all()
