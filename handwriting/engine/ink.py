@@ -11,7 +11,10 @@ from handwriting.engine.blobs import cut_by_border
 from handwriting.engine.ruled_lines import erase_lines
 
 SAMPLE_PIXELS = 100_000  # a percentile of this many evenly strided pixels is as good as one of all
-FLAT_SHARE = 0.2  # a drawing or clean scan has at least this share of its pixels at one exact value
+FLAT_SHARE = 0.2  # a drawing or clean scan has at least this share of its pixels at one exact value ...
+EVEN_SIDE = 120  # ... and is evenly lit: looked at no larger than this, where strokes are a few pixels wide ...
+EVEN_WINDOW = 4  # ... its median over a quarter of the image (twice a canvas-filling digit's stroke) ...
+UNEVEN_SHARE = 0.1  # ... differs from the background value by DRAWING_INK on under this share of it
 
 # Polarity of a drawing: ink is what differs from the background value by more than this.
 DRAWING_INK = 32
@@ -32,7 +35,7 @@ BACKGROUND_SHRINK = 4  # the light varies slowly, so it is estimated at a quarte
 BACKGROUND_SHARE = 12  # the closing window is a twelfth of the image's longest side ...
 BACKGROUND_MIN = 5  # ... and at least this many reduced pixels (odd)
 PAPER_FLOOR = 0.5  # contrast is taken against at least half the median paper, so shadows stay bounded
-TABLE_DARKNESS = 0.5  # a region darker than half the paper is table, floor or shadow ...
+TABLE_DARKNESS = 0.3  # a region darker than this share of the paper is table or floor (a shadow on paper keeps more) ...
 TABLE_AREA = 0.02  # ... when it covers this share of the photo and reaches its border
 
 # Hysteresis: strong ink seeds, weak ink joins when connected to it.
@@ -44,7 +47,9 @@ HIGH_MIN = 0.12  # ... and at least this contrast ...
 HIGH_NOISE = 6  # ... and this many noise deviations
 LOW_OF_HIGH = 0.5  # weak ink is at least this share of the strong threshold ...
 LOW_MIN = 0.06  # ... and at least this contrast ...
-LOW_NOISE = 3  # ... and this many noise deviations
+LOW_NOISE = 3  # ... and this many noise deviations ...
+PATTERN_PERCENTILE = 90  # ... and above what all but a tenth of the paper reaches away from the strong ink
+PATTERN_MARGIN = 1.0  # (times that): a print covering more of it than ink ever does is background
 
 
 def sample(image, size=SAMPLE_PIXELS):
@@ -55,9 +60,19 @@ def sample(image, size=SAMPLE_PIXELS):
 
 def is_flat(grey):
     """A drawing or a clean scan, where FLAT_SHARE or more of the pixels share one exact value,
-    rather than a photograph under uneven light."""
+    rather than a photograph under uneven light. White paper in a photo can be saturated to one
+    value too; a shadow across it is then a large smooth region off that value, which a median
+    wider than the strokes keeps while it removes the strokes."""
     pixels = sample(grey)
-    return bool(np.bincount(pixels, minlength=256).max() >= FLAT_SHARE * pixels.size)
+    counts = np.bincount(pixels, minlength=256)
+    if counts.max() < FLAT_SHARE * pixels.size:
+        return False
+    scale = min(1.0, EVEN_SIDE / max(grey.shape))
+    small = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
+                       interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    window = max(3, max(small.shape) // EVEN_WINDOW | 1)
+    level = cv2.medianBlur(small, window).astype(np.int16)
+    return bool(np.mean(np.abs(level - int(counts.argmax())) > DRAWING_INK) < UNEVEN_SHARE)
 
 
 def dark_ink(grey, flat):
@@ -115,11 +130,20 @@ def ink_contrast(grey, flat):
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
     k = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
-    background = cv2.blur(background, (k, k))
-    background = cv2.resize(background, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
-    paper = float(np.median(background))
-    contrast = np.clip((background - g) / np.maximum(background, max(PAPER_FLOOR * paper, 1.0)), -1, 1)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    # Smoothed, but never above the closing: the blur would carry lit paper across a shadow's edge.
+    upper = np.minimum(cv2.blur(closed, (k, k)), closed)
+    # Enlarging smears a shadow's edge over BACKGROUND_SHRINK pixels: ink is measured against the
+    # darker neighbour (no band of false ink along the edge's dark side), noise against the lighter
+    # one (no band of false noise along its lit side); between the two, the paper counts as paper.
+    size = (g.shape[1], g.shape[0])
+    lower = cv2.resize(cv2.erode(upper, np.ones((3, 3), np.uint8)), size, interpolation=cv2.INTER_LINEAR)
+    upper = cv2.resize(upper, size, interpolation=cv2.INTER_LINEAR)
+    paper = float(np.median(upper))
+    floor = max(PAPER_FLOOR * paper, 1.0)
+    contrast = np.maximum(lower - g, 0) / np.maximum(lower, floor)
+    contrast += np.minimum(upper - g, 0) / np.maximum(upper, floor)
+    np.clip(contrast, -1, 1, out=contrast)
     return contrast * (1 - _surroundings(small, paper, k, g.shape))
 
 
@@ -138,17 +162,27 @@ def _surroundings(small, paper, k, shape):
     return cv2.resize(region, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(np.float32)
 
 
-def binarise(contrast, flat):
-    """Hysteresis threshold: strong ink seeds, weak ink attached to it; keeps thin pencil strokes
-    without keeping the faint text that shows through from the back of the page. Ruled lines are
-    erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
+def thresholds(contrast):
+    """The hysteresis thresholds (low, high) of a contrast image: strong ink is well above the
+    strongest ink's share and the noise; weak ink above the noise and above a printed pattern (a
+    cheque's guilloche, squared paper) that covers much of the paper away from the strong ink."""
     pixels = sample(contrast)
     # Ink only darkens: the spread of the paper lighter than its estimate is the noise alone.
     lighter = pixels[pixels < 0]
     noise = MAD_TO_SIGMA * float(np.median(-lighter)) if lighter.size > NOISE_SHARE * pixels.size else 0.0
     strongest = float(np.percentile(pixels, STRONGEST))
     high = max(HIGH_OF_STRONGEST * strongest, HIGH_MIN, HIGH_NOISE * noise)
-    low = max(LOW_OF_HIGH * high, LOW_MIN, LOW_NOISE * noise)
+    paper = pixels[pixels <= high]
+    pattern = float(np.percentile(paper, PATTERN_PERCENTILE)) if paper.size else 0.0
+    low = min(max(LOW_OF_HIGH * high, LOW_MIN, LOW_NOISE * noise, PATTERN_MARGIN * pattern), high)
+    return low, high
+
+
+def binarise(contrast, flat):
+    """Hysteresis threshold: strong ink seeds, weak ink attached to it; keeps thin pencil strokes
+    without keeping the faint text that shows through from the back of the page. Ruled lines are
+    erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
+    low, high = thresholds(contrast)
     weak = erase_lines((contrast > low).astype(np.uint8) * 255, flat)
     count, labels = cv2.connectedComponents(weak, connectivity=8)
     seeded = np.zeros(count, bool)
