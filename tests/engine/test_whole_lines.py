@@ -149,10 +149,11 @@ def test_the_shipped_line_model_reads_most_unseen_cheque_amounts():
     assert right >= 28, f"{right} of 40"  # measured 83 % on all 217 validation strings
 
 
-def test_an_unsure_cheque_amount_is_read_whole_by_the_engine(recognizer):
+def test_most_cheque_amounts_are_read_right_by_the_engine(recognizer):
     from handwriting.training import datasets
 
     _, validation = datasets.orand_strings(datasets.default_root())
     right = sum(recognizer.read(cv2.imencode(".png", s.image)[1].tobytes()).text.replace("\n", "") == s.label
                 for s in validation[:40])
-    assert right >= 12, f"{right} of 40"  # measured 14 with the line reader, 7 with the cut search alone
+    # measured 27 when the line reader outvotes the cut search on fields, 14 before, 7 with the cut search alone
+    assert right >= 22, f"{right} of 40"
