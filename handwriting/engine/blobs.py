@@ -10,8 +10,8 @@ FLAT_RATIO = 3  # a mark wider than this many times its height is flat: a line r
 SPECK_SHARE = 0.006  # a mark whose longest side is under this share of the image is a speck ...
 SPECK_MIN = 3  # ... or under this many pixels (or with fewer pixels of ink)
 PAGE_EDGE = 0.5  # a mark at the border longer than this share of the image is a page edge ...
-EDGE_PEER = 0.5  # ... but a tall one in a photo beside another mark this share as tall is a digit of a tight crop ...
-EDGE_ALONG = 0.5  # ... unless it runs down a side of the picture for this share of its height
+EDGE_PEER = 0.5  # ... but one in a photo beside another mark as tall within this ratio is a digit of a tight crop ...
+EDGE_ALONG = 0.5  # ... unless it runs along the border for this share of its length
 STACK_OVERLAP = 0.5  # pieces of one digit overlap by this share of the narrower one's width ...
 STACK_GAP = 0.3  # ... with a vertical gap under this share of the typical height ...
 STACK_SHARED = 0.3  # ... or sharing under this share of the shorter one's rows ...
@@ -44,11 +44,9 @@ def cut_by_border(x, y, w, h, shape):
 
 
 def components(mask, flat, contrast):
-    """Connected components as blobs, without specks and without page edges: long marks at the
-    border of a photo, or across the whole width of a drawing. A tall mark that only touches the
-    border beside another mark about as tall is kept: the first or last digit of a number cropped
-    tightly, as a cheque's amount is. Each blob keeps how dark its ink is
-    (from `contrast`): the soft edges and faint ends of strokes tell a 7 from a 2 that lost its foot."""
+    """Connected components as blobs, without specks and without page edges (page_edges). Each blob
+    keeps how dark its ink is (from `contrast`): the soft edges and faint ends of strokes tell a 7
+    from a 2 that lost its foot."""
     height, width = mask.shape
     # Only the box around the ink is labelled: the statistics cost as much per pixel of background.
     left, top, box_w, box_h = cv2.boundingRect(mask)
@@ -59,15 +57,12 @@ def components(mask, flat, contrast):
     stats[:, 1] += top
     min_side = max(SPECK_MIN, SPECK_SHARE * max(height, width))
     marks = [i for i in range(1, count) if max(stats[i, 2], stats[i, 3]) >= min_side and stats[i, 4] >= min_side]
-    tall = {i for i in marks if _tall_at_border(stats[i], mask.shape, flat)}
-    peers = max((stats[i, 3] for i in marks if i not in tall), default=0)
+    edges = page_edges(marks, stats, labels, (left, top), mask.shape, flat)
     blobs = []
     for i in marks:
+        if i in edges:
+            continue
         x, y, w, h, _ = stats[i]
-        if cut_by_border(x, y, w, h, mask.shape) and w > PAGE_EDGE * width:
-            continue
-        if i in tall and (peers < EDGE_PEER * h or _along_border(labels == i, stats[i], (left, top), mask.shape)):
-            continue
         bx, by = x - left, y - top
         strength = np.clip(contrast[y:y + h, x:x + w] * 255, 1, 255)
         mask_i = np.where(labels[by:by + h, bx:bx + w] == i, strength, 0).astype(np.uint8)
@@ -75,21 +70,39 @@ def components(mask, flat, contrast):
     return blobs
 
 
-def _tall_at_border(stat, shape, flat):
-    """A mark of a photo cut by its border and taller than PAGE_EDGE of it: a sheet's edge, or the
-    first or last digit of a number cropped tightly."""
-    x, y, w, h, _ = stat
-    return not flat and h > PAGE_EDGE * shape[0] and cut_by_border(x, y, w, h, shape)
+def page_edges(marks, stats, labels, offset, shape, flat):
+    """The labels of `marks` (rows of OpenCV's component `stats`, pixels in `labels` at `offset`)
+    that are page edges: marks cut by the border and longer than PAGE_EDGE of the picture, wide
+    ones in any image and tall ones in a photo. In a drawing, or across the whole width, or flat,
+    such a mark is a rule or a sheet's edge; in a photo it is one too when it lies along the border
+    or no other mark stands about as tall. Else it is a digit of a number cropped tightly, as a
+    cheque's amount is, whose first and last digits, and any that touch its top or bottom, reach
+    the border, and whose touching zeros may span most of its width."""
+    height, width = shape
+    edges = set()
+    for i in marks:
+        x, y, w, h, _ = stats[i]
+        wide, tall = w > PAGE_EDGE * width, h > PAGE_EDGE * height and not flat
+        if not (wide or tall) or not cut_by_border(x, y, w, h, shape):
+            continue
+        if wide and (flat or w == width or w > FLAT_RATIO * h):
+            edges.add(i)
+        elif not any(EDGE_PEER * h <= stats[j, 3] <= h / EDGE_PEER for j in marks if j != i):
+            edges.add(i)
+        elif _along_border(labels == i, stats[i], offset, shape, wide, tall):
+            edges.add(i)
+    return edges
 
 
-def _along_border(own, stat, offset, shape):
-    """Whether a tall mark (`own`: its pixels in the labelled box at `offset`) runs down a side of
-    the picture for EDGE_ALONG of its height, as a sheet's edge does where a digit only touches it."""
+def _along_border(own, stat, offset, shape, wide, tall):
+    """Whether a long mark (`own`: its pixels in the labelled box at `offset`) runs along the border
+    for EDGE_ALONG of its length, as a sheet's edge does where a digit only touches it: down a
+    side when it is tall, along the top or bottom when it is wide."""
     x, y, w, h, _ = stat
     rows = own[y - offset[1]: y - offset[1] + h, x - offset[0]: x - offset[0] + w]
-    left = np.count_nonzero(rows[:, 0]) if x == 0 else 0
-    right = np.count_nonzero(rows[:, -1]) if x + w == shape[1] else 0
-    return left + right >= EDGE_ALONG * h
+    sides = np.count_nonzero(rows[:, 0]) * (x == 0) + np.count_nonzero(rows[:, -1]) * (x + w == shape[1])
+    ends = np.count_nonzero(rows[0]) * (y == 0) + np.count_nonzero(rows[-1]) * (y + h == shape[0])
+    return (tall and sides >= EDGE_ALONG * h) or (wide and ends >= EDGE_ALONG * w)
 
 
 def typical_height(blobs):

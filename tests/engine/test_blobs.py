@@ -46,3 +46,27 @@ def test_a_tall_mark_along_the_border_is_a_sheets_edge_even_beside_tall_digits()
 def test_a_mark_across_the_width_at_the_border_is_a_page_edge():
     mask, contrast = photo([((0, 58), (WIDTH - 1, 58), 3)] + digit(60))
     assert [y for _, y, *_ in boxes(mask, contrast)] == [6]
+
+
+def test_touching_zeros_across_most_of_a_tight_crop_are_kept():
+    zeros = [((x, 30), 22, 4) for x in (112, 152, 192)]  # centre, radius, pen: three touching rings, the last cut
+    mask, contrast = photo(digit(10))
+    for centre, radius, pen in zeros:
+        cv2.circle(mask, centre, radius, 255, pen)
+    contrast = mask.astype(np.float32) / 255
+    found = boxes(mask, contrast)
+    assert len(found) == 2 and found[1][2] > WIDTH / 2
+
+
+def test_a_flat_strip_along_the_bottom_beside_digits_is_a_sheets_edge():
+    mask, contrast = photo([((40, 57), (190, 50), 5)] + digit(20, top=10, bottom=40) + digit(100, top=10, bottom=40))
+    assert len(boxes(mask, contrast)) == 2
+
+
+def test_a_wide_mark_at_the_border_beside_only_a_much_taller_one_is_no_digit():
+    # a wedge of table at the bottom of a photo and the sheet's outline above it: neither is a digit's peer
+    mask = np.zeros((300, 300), np.uint8)
+    cv2.fillPoly(mask, [np.array([(20, 299), (190, 240), (190, 299)], np.int32)], 255)
+    cv2.line(mask, (250, 20), (256, 230), 255, 3)
+    found = sorted((b.x, b.y, b.w, b.h) for b in components(mask, False, mask.astype(np.float32) / 255))
+    assert len(found) == 1 and found[0][0] > 200
