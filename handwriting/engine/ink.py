@@ -77,15 +77,17 @@ def is_flat(grey):
 
 def dark_ink(grey, flat):
     """The image with ink darker than the background. A drawing's background is its most common
-    value, so the ink is on the other side of it. A photo is of ink on paper unless it is mostly
-    dark, mostly lighter detail, and its thin strokes (top-hats) are light too and lie on dark
-    ground, as chalk on a board does: a bright sheet on a darker table must not flip it, although
-    its corners and the paper between small dark strokes are light detail as well."""
+    value, so the ink is on the side of it that lies farther off: a dense print pattern (a cheque's
+    guilloche) can be more common than the paper it is printed on, which then lies on the near side.
+    A photo is of ink on paper unless it is mostly dark, mostly lighter detail, and its thin strokes
+    (top-hats) are light too and lie on dark ground, as chalk on a board does: a bright sheet on a
+    darker table must not flip it, although its corners and the paper between small dark strokes
+    are light detail as well."""
     pixels = sample(grey)
     if flat:
-        mode = int(np.bincount(pixels, minlength=256).argmax())
-        ink = pixels[np.abs(pixels.astype(np.int16) - mode) > DRAWING_INK]
-        return 255 - grey if ink.size and ink.mean() > mode else grey
+        off = pixels.astype(np.int16) - int(np.bincount(pixels, minlength=256).argmax())
+        lighter, darker = off[off > DRAWING_INK], -off[off < -DRAWING_INK]
+        return 255 - grey if lighter.size and (not darker.size or lighter.mean() > darker.mean()) else grey
     median = float(np.median(pixels))
     low, high = np.percentile(pixels, (1, 99))
     delta = max(DETAIL_SPREAD * (high - low), DETAIL_MIN)

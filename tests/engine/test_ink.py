@@ -78,6 +78,15 @@ def test_light_ink_on_a_dark_drawing_is_turned_dark():
     assert np.array_equal(dark_ink(drawing(200, 30), flat=True), 255 - drawing(200, 30))
 
 
+def test_a_print_pattern_more_common_than_the_paper_does_not_turn_the_ink():
+    """Pattern lines at 180 cover more of the page than the paper at 230 between them: the ink at
+    30 is the value farther from the most common one."""
+    grey = np.full((60, 80), 230, np.uint8)
+    grey[:, ::2] = 180
+    grey[10:50, 20:26] = 30
+    assert np.array_equal(dark_ink(grey, flat=True), grey)
+
+
 def test_a_photo_of_dark_ink_on_light_paper_stays_as_it_is():
     photo = (drawing(40, 220).astype(float) + np.random.default_rng(1).normal(0, 3, (60, 80))).clip(0, 255)
     photo = photo.astype(np.uint8)
