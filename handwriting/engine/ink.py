@@ -150,7 +150,7 @@ def ink_contrast(grey, flat):
 
 
 def _surroundings(small, paper, k, shape):
-    """1 over the table, floor or shadow around the sheet: large regions much darker than the
+    """1 over the table or floor around the sheet: large regions much darker than the
     paper that reach the border of the photo, grown by a closing window to cover their edge."""
     dark = (cv2.blur(small, (k, k)) < TABLE_DARKNESS * paper).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=4)
