@@ -3,12 +3,13 @@ table), boxes drawn around digits, and specks, dashes and strokes too small or t
 import cv2
 import numpy as np
 
-from handwriting.engine.blobs import FLAT_RATIO, cut_by_border
+from handwriting.engine.blobs import FLAT_RATIO, cut_by_border, typical_height
 from handwriting.engine.normalisation import stroke_width
 
 FRAME_SIZE = 0.3  # a frame spans at least this share of the picture both ways ...
 FRAME_MARK = 0.5  # ... beside marks under this share of its height ...
-FRAME_MARKS = 2  # ... at least this many of them
+FRAME_MARKS = 2  # ... at least this many of them ...
+FRAME_TALL = 1.5  # ... and stands this many times above the page's typical mark, as touching digits do not
 OUTLINE_THIN = 0.02  # a frame's line is thinner than this share of its size ...
 OUTLINE_THICK = 3  # ... or thicker than this many times the marks' pen
 PEN_PERCENTILE = 25  # the pen is the thinner quarter of the marks, so that a few patches cannot redefine it
@@ -69,7 +70,9 @@ def _frames(blobs, shape, width_of):
     """Blobs a third of the picture or more beside two or more much smaller upright marks, when
     they enclose them or their line is far thinner than their size or far thicker than the marks':
     the edge of a sheet, its shadow or a box drawn around digits, not a digit (which may hold a
-    speck or a line remnant in a loop)."""
+    speck or a line remnant in a loop). A frame stands well above the page's typical mark: in a
+    number cropped tightly a blob of touching digits spans a third of the picture, the specks and
+    separators within its box beside it."""
     def smaller(inner, outer):
         return inner is not outer and inner.w <= FLAT_RATIO * inner.h and inner.h < FRAME_MARK * outer.h
 
@@ -85,6 +88,8 @@ def _frames(blobs, shape, width_of):
     frames = set()
     for a in blobs:
         if a.w > FRAME_SIZE * shape[1] and a.h > FRAME_SIZE * shape[0]:
+            if a.h < FRAME_TALL * typical_height([b for b in blobs if b is not a]):
+                continue
             marks = [b for b in blobs if smaller(b, a)]
             if sum(inside(b, a) for b in marks) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
                 frames.add(id(a))

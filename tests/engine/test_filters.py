@@ -1,0 +1,52 @@
+"""Marks that are not digits: a box drawn around digits is a frame, a blob of touching digits in a
+tightly cropped number is not, though specks lie within its box."""
+import cv2
+import numpy as np
+
+from handwriting.engine.blobs import Blob
+from handwriting.engine.filters import on_the_page
+
+
+def blob(x, y, w, h, draw):
+    mask = np.zeros((h, w), np.uint8)
+    draw(mask)
+    return Blob(x, y, w, h, mask)
+
+
+def ring(mask):
+    h, w = mask.shape
+    cv2.ellipse(mask, (w // 2, h // 2), (w // 2 - 3, h // 2 - 3), 0, 0, 360, 255, 4)
+
+
+def two_rings(mask):
+    h, w = mask.shape
+    for centre in (w // 4, 3 * w // 4):
+        cv2.ellipse(mask, (centre, h // 2), (w // 4 - 2, h // 2 - 3), 0, 0, 360, 255, 4)
+
+
+def speck(mask):
+    mask[:] = 255
+
+
+def outline(mask):
+    cv2.rectangle(mask, (1, 1), (mask.shape[1] - 2, mask.shape[0] - 2), 255, 3)
+
+
+def kept(blobs, shape):
+    grey = np.full(shape, 255, np.uint8)
+    return {(b.x, b.y, b.w, b.h) for b in on_the_page(blobs, grey, grey, True)}
+
+
+def test_touching_digits_with_specks_in_their_box_are_not_a_frame():
+    # a 5-digit amount 60 px tall: "00" touching, a speck in each ring, the others single digits
+    pair = blob(100, 5, 70, 50, two_rings)
+    marks = [blob(10, 5, 35, 50, ring), blob(55, 5, 35, 50, ring), pair, blob(180, 5, 35, 50, ring),
+             blob(115, 28, 4, 4, speck), blob(150, 28, 4, 4, speck)]
+    assert (pair.x, pair.y, pair.w, pair.h) in kept(marks, (60, 220))
+
+
+def test_a_box_drawn_around_digits_is_a_frame():
+    box = blob(5, 5, 200, 100, outline)
+    digits = [blob(20 + 45 * k, 30, 35, 48, ring) for k in range(4)]
+    found = kept([box, *digits], (110, 210))
+    assert (box.x, box.y, box.w, box.h) not in found and len(found) == 4
