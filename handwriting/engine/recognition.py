@@ -134,7 +134,8 @@ class Recognizer:
         reading of the strip of `grey` (the segmented grey, ink dark) around `digits`, or of the
         whole image, replaces a short reading the cut search is unsure of (`probabilities`: the
         model's own) when it is sure enough, and so does its reading of a one-line reading's band
-        when it reads the whole image alike (whole_lines.concur): opinion whole_lines.WHOLE. Else
+        when it reads the whole image alike, both seen unsqueezed (whole_lines.concur): opinion
+        whole_lines.WHOLE. Else
         the digits stay, and when they lie on at most CONFIRM_LINES lines each line is read whole: of each digit,
         `confirmed` says whether the line reader read it too and `line_agrees` whether it read its
         line as the cut search did; the opinion is AGREE when every line agrees. None for what the
@@ -153,8 +154,9 @@ class Recognizer:
         if None in bands:
             return digits, None, None, None
         budget.check("confirming the lines")
-        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands] + ([grey] if len(lines) == 1 else []))
-        whole = texts.pop() if len(lines) == 1 else None
+        field = len(lines) == 1 and all(map(whole_lines.unsqueezed, (bands[0], (0, 0, grey.shape[1], grey.shape[0]))))
+        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands] + ([grey] if field else []))
+        whole = texts.pop() if field else None
         if whole is not None and whole_lines.concur(texts[0], whole, lines[0]):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None
         confirmed, line_agrees = [], []

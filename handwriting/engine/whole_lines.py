@@ -12,6 +12,7 @@ and the stress benchmark at seed 0, which chose nothing.
 import cv2
 import numpy as np
 
+from handwriting.engine import sequence
 from handwriting.engine.normalisation import to_mnist
 from handwriting.engine.reading import Box, Digit
 
@@ -79,6 +80,13 @@ def confirmed(text, box, digits, to_grey):
             for character, (start, stop) in zip(text.text, text.spans)]
     return [any(character == d.digit and min(d.box.x + d.box.width, stop) > max(d.box.x, start)
                 for start, stop, character in read) for d in digits]
+
+
+def unsqueezed(box):
+    """Whether the line reader sees the strip (left, top, right, bottom) at full width: a longer one
+    is squeezed into its input, where digits run together and it loses some."""
+    left, top, right, bottom = box
+    return (right - left) * sequence.HEIGHT <= sequence.WIDTH * (bottom - top)
 
 
 def concur(band_text, whole_text, line):

@@ -95,6 +95,12 @@ def test_a_digit_is_confirmed_when_the_line_reader_reads_the_same_digit_over_it(
     assert whole_lines.confirmed(text, (50, 0, 150, 40), line, 0.5) == [True, False, False]
 
 
+def test_a_strip_longer_than_the_line_readers_input_is_squeezed():
+    ratio = sequence.WIDTH // sequence.HEIGHT
+    assert whole_lines.unsqueezed((10, 0, 10 + ratio * 40, 40))
+    assert not whole_lines.unsqueezed((10, 0, 11 + ratio * 40, 40))
+
+
 def test_the_line_reader_outvotes_the_cut_search_only_when_it_reads_band_and_image_alike():
     line = [Digit(digit, 0.99, (), Box(10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
     assert whole_lines.concur(_read("250"), _read("250"), line)
