@@ -10,6 +10,9 @@ FRAME_SIZE = 0.3  # a frame spans at least this share of the picture both ways .
 FRAME_MARK = 0.5  # ... beside marks under this share of its height ...
 FRAME_MARKS = 2  # ... at least this many of them ...
 FRAME_TALL = 1.5  # ... and stands this many times above the page's typical mark, as touching digits do not
+BOX_ALONG = 0.8  # a box drawn around digits of any size has this share of its ink along its bounding box's sides ...
+BOX_REACH = 2  # ... within this many of its own stroke widths of them (a digit's curves leave them) ...
+BOX_ROOM = 6  # ... and its shorter side is this many reaches: a stroke-thick mark is no box
 OUTLINE_THIN = 0.02  # a frame's line is thinner than this share of its size ...
 OUTLINE_THICK = 3  # ... or thicker than this many times the marks' pen
 PEN_PERCENTILE = 25  # the pen is the thinner quarter of the marks, so that a few patches cannot redefine it
@@ -70,7 +73,8 @@ def _frames(blobs, shape, width_of):
     """Blobs a third of the picture or more beside two or more much smaller upright marks, when
     they enclose them or their line is far thinner than their size or far thicker than the marks':
     the edge of a sheet, its shadow or a box drawn around digits, not a digit (which may hold a
-    speck or a line remnant in a loop). A frame stands well above the page's typical mark: in a
+    speck or a line remnant in a loop); and a box drawn around one or more digits, whatever its
+    size, when its ink runs along its bounding box's sides. A frame stands well above the page's typical mark: in a
     number cropped tightly a blob of touching digits spans a third of the picture, the specks and
     separators within its box beside it."""
     def smaller(inner, outer):
@@ -87,13 +91,29 @@ def _frames(blobs, shape, width_of):
 
     frames = set()
     for a in blobs:
-        if a.w > FRAME_SIZE * shape[1] and a.h > FRAME_SIZE * shape[0]:
-            if a.h < FRAME_TALL * typical_height([b for b in blobs if b is not a]):
-                continue
-            marks = [b for b in blobs if smaller(b, a)]
-            if sum(inside(b, a) for b in marks) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
-                frames.add(id(a))
+        others = [b for b in blobs if b is not a]
+        if any(inside(b, a) for b in others) and _box_shaped(a, width_of(a)):
+            frames.add(id(a))
+            continue
+        if not (a.w > FRAME_SIZE * shape[1] and a.h > FRAME_SIZE * shape[0]):
+            continue
+        if a.h < FRAME_TALL * typical_height(others):
+            continue
+        marks = [b for b in others if smaller(b, a)]
+        if sum(inside(b, a) for b in marks) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
+            frames.add(id(a))
     return frames
+
+
+def _box_shaped(blob, pen):
+    """Whether a blob is a box drawn around something: BOX_ALONG of its ink within BOX_REACH strokes
+    of its bounding box's sides, with room inside for what it holds."""
+    reach = max(1, round(BOX_REACH * pen))
+    ink = blob.mask > 0
+    if min(ink.shape) <= BOX_ROOM * reach:
+        return False
+    inner = int(np.count_nonzero(ink[reach:-reach, reach:-reach]))
+    return inner <= (1 - BOX_ALONG) * np.count_nonzero(ink)
 
 
 def _background_patches(blobs, shape, width_of):

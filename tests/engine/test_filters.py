@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 
 from handwriting.engine.blobs import Blob
-from handwriting.engine.filters import on_the_page
+from handwriting.engine.filters import _box_shaped, on_the_page
 
 
 def blob(x, y, w, h, draw):
@@ -50,3 +50,22 @@ def test_a_box_drawn_around_digits_is_a_frame():
     digits = [blob(20 + 45 * k, 30, 35, 48, ring) for k in range(4)]
     found = kept([box, *digits], (110, 210))
     assert (box.x, box.y, box.w, box.h) not in found and len(found) == 4
+
+
+def test_a_box_is_ink_along_its_bounding_box_and_a_ring_or_a_blot_is_not():
+    assert _box_shaped(blob(0, 0, 60, 40, outline), 3.0)
+    assert not _box_shaped(blob(0, 0, 60, 40, ring), 4.0)
+    assert not _box_shaped(blob(0, 0, 60, 40, speck), 3.0)
+    assert not _box_shaped(blob(0, 0, 20, 12, outline), 3.0)  # too small to hold anything
+
+
+def test_a_box_drawn_close_around_one_digit_on_a_large_page_is_a_frame():
+    box = blob(120, 130, 60, 56, outline)
+    digit = blob(135, 140, 30, 36, ring)
+    found = kept([box, digit], (300, 300))
+    assert found == {(digit.x, digit.y, digit.w, digit.h)}
+
+
+def test_a_zero_with_a_speck_inside_stays_a_digit():
+    zero, inner = blob(100, 100, 40, 56, ring), blob(117, 125, 4, 4, speck)
+    assert (zero.x, zero.y, zero.w, zero.h) in kept([zero, inner], (300, 300))
