@@ -13,7 +13,7 @@ from handwriting.engine.ruled_lines import erase_lines
 SAMPLE_PIXELS = 100_000  # a percentile of this many evenly strided pixels is as good as one of all
 FLAT_SHARE = 0.2  # a drawing or clean scan has at least this share of its pixels at one exact value ...
 EVEN_SIDE = 120  # ... and is evenly lit: looked at no larger than this, where strokes are a few pixels wide ...
-EVEN_WINDOW = 4  # ... its median over a quarter of the image (twice a canvas-filling digit's stroke) ...
+EVEN_WINDOW = 2  # ... its median over half the image (a marker digit filling a canvas leaves it) ...
 UNEVEN_SHARE = 0.1  # ... differs from the background value by DRAWING_INK on under this share of it
 
 # Polarity of a drawing: ink is what differs from the background value by more than this.
@@ -132,20 +132,12 @@ def ink_contrast(grey, flat):
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
     k = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     # Smoothed, but never above the closing: the blur would carry lit paper across a shadow's edge.
-    upper = np.minimum(cv2.blur(closed, (k, k)), closed)
-    # Enlarging smears a shadow's edge over BACKGROUND_SHRINK pixels: ink is measured against the
-    # darker neighbour (no band of false ink along the edge's dark side), noise against the lighter
-    # one (no band of false noise along its lit side); between the two, the paper counts as paper.
-    size = (g.shape[1], g.shape[0])
-    lower = cv2.resize(cv2.erode(upper, np.ones((3, 3), np.uint8)), size, interpolation=cv2.INTER_LINEAR)
-    upper = cv2.resize(upper, size, interpolation=cv2.INTER_LINEAR)
-    paper = float(np.median(upper))
-    floor = max(PAPER_FLOOR * paper, 1.0)
-    contrast = np.maximum(lower - g, 0) / np.maximum(lower, floor)
-    contrast += np.minimum(upper - g, 0) / np.maximum(upper, floor)
-    np.clip(contrast, -1, 1, out=contrast)
+    background = np.minimum(cv2.blur(background, (k, k)), background)
+    background = cv2.resize(background, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
+    paper = float(np.median(background))
+    contrast = np.clip((background - g) / np.maximum(background, max(PAPER_FLOOR * paper, 1.0)), -1, 1)
     return contrast * (1 - _surroundings(small, paper, k, g.shape))
 
 
