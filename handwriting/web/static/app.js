@@ -431,7 +431,7 @@
     if (from) els.back.textContent = `Back to all ${plural(from.batch.rows.length, "file")}`;
     const found = payload.count > 0;
     if (found) writeReading(payload);
-    else els.text.textContent = "–";
+    else els.text.textContent = payload.text || "–";  // "???": digits found, all hidden below min_confidence
     els.text.classList.toggle("empty", !found);
     els.copy.hidden = !found;
     els.source.textContent = name;
