@@ -135,9 +135,8 @@ class Recognizer:
         whole image, replaces a short reading the cut search is unsure of (`probabilities`: the
         model's own) when it is sure enough, and so does its reading of a one-line reading's band
         when it reads the whole image alike, both seen unsqueezed (whole_lines.concur): opinion
-        whole_lines.WHOLE. Else
-        the digits stay, and when they lie on at most CONFIRM_LINES lines each line is read whole: of each digit,
-        `confirmed` says whether the line reader read it too and `line_agrees` whether it read its
+        whole_lines.WHOLE. Else the digits stay, and when they lie on at most CONFIRM_LINES lines
+        each line is read whole: of each digit, `confirmed` says whether the line reader read it too and `line_agrees` whether it read its
         line as the cut search did; the opinion is AGREE when every line agrees. None for what the
         line reader was not asked."""
         to_grey = grey.shape[0] / decoded.height
@@ -162,7 +161,7 @@ class Recognizer:
         confirmed, line_agrees = [], []
         for text, box, line in zip(texts, bands, lines):
             confirmed += whole_lines.confirmed(text, box, line, to_grey)
-            line_agrees += [text.text == "".join(str(d.digit) for d in line)] * len(line)
+            line_agrees += [text.text == whole_lines.text_of(line)] * len(line)
         opinion = whole_lines.AGREE if all(line_agrees) else whole_lines.DISAGREE
         return digits, opinion, confirmed, line_agrees
 

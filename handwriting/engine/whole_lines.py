@@ -41,6 +41,11 @@ def unsure(digits, probabilities=None):
     return lines <= MAX_LINES and float(np.prod(probabilities)) < UNSURE
 
 
+def text_of(line):
+    """The digits of a line as the cut search read them, as one string."""
+    return "".join(str(d.digit) for d in line)
+
+
 def by_line(digits):
     """The digits of a reading line by line, in reading order."""
     lines = {}
@@ -94,7 +99,7 @@ def concur(band_text, whole_text, line):
     the cut search read the line's digits: two crops agreeing outvote the cut search. They may add a
     digit it missed or read one otherwise, never drop one it found: a CTC reader loses a lone digit
     set apart (a 1 below the line) more readily than the cut search finds one that is not there."""
-    cut = "".join(str(d.digit) for d in line)
+    cut = text_of(line)
     return band_text.text == whole_text.text != cut and len(band_text.text) >= len(cut)
 
 
