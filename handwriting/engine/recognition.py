@@ -140,12 +140,16 @@ class Recognizer:
         line as the cut search did; the opinion is AGREE when every line agrees. None for what the
         line reader was not asked."""
         to_grey = grey.shape[0] / decoded.height
+        everything = (0, 0, grey.shape[1], grey.shape[0])
+        whole = None  # the line reader's reading of the whole image, once it was asked for one
         if whole_lines.unsure(digits, probabilities):
             budget.check("reading the line whole")
             boxes = whole_lines.strips(grey, digits, to_grey)
-            chosen = whole_lines.best(self.lines.read([grey[t:b, l:r] for l, t, r, b in boxes]), boxes)
+            texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in boxes])
+            chosen = whole_lines.best(texts, boxes)
             if chosen is not None:
                 return list(whole_lines.as_digits(*chosen, grey, to_grey)), whole_lines.WHOLE, None, None
+            whole = next((text for text, box in zip(texts, boxes) if box == everything), None)
         lines = whole_lines.by_line(digits)
         if not lines or len(lines) > whole_lines.CONFIRM_LINES:
             return digits, None, None, None
@@ -153,10 +157,12 @@ class Recognizer:
         if None in bands:
             return digits, None, None, None
         budget.check("confirming the lines")
-        field = len(lines) == 1 and all(map(whole_lines.unsqueezed, (bands[0], (0, 0, grey.shape[1], grey.shape[0]))))
-        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands] + ([grey] if field else []))
-        whole = texts.pop() if field else None
-        if whole is not None and whole_lines.concur(texts[0], whole, lines[0]):
+        field = len(lines) == 1 and all(map(whole_lines.unsqueezed, (bands[0], everything)))
+        ask_whole = field and whole is None
+        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands] + ([grey] if ask_whole else []))
+        if ask_whole:
+            whole = texts.pop()
+        if field and whole_lines.concur(texts[0], whole, lines[0]):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None
         confirmed, line_agrees = [], []
         for text, box, line in zip(texts, bands, lines):
