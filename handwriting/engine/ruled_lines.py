@@ -24,9 +24,13 @@ VOTE_BIN = 3  # pixels of offset that vote together
 TOLERANCE_MIN = 3.0  # pixels on a line lie within this distance of it ...
 TOLERANCE_SLOPE = 0.01  # ... or this share of its length, for a line that curves a little
 COVERAGE = 0.6  # share of its length that a line's pixels must cover
+BARS = 4  # the bars of digits at one height chain into this many pieces or fewer ...
+BAR_SHARE = 0.5  # ... none as long as this share of the chain (a rule fading away breaks into more)
 BAND_REACH = 20  # pixels either side of a line counted to measure its thickness
 THIN_MIN = 7.0  # a ruled line is at most this many pixels thick ...
 THIN_SHARE = 0.006  # ... or this share of the page: the band at a sheet's edge is as wide as a digit
+SLENDER = 40  # ... and runs this many times its thickness (a digit's stroke or bar: about ten) ...
+ACROSS = 0.95  # ... or, horizontal, crosses this share of the picture, as the rule of a cropped field does
 BRIDGE = 4  # pixels added to a line's thickness to bridge the strokes that crossed it
 CHAIN_MISSES = 2  # straight bands of a chain that are not lines (strokes) set aside before it is given up
 SLOPES = np.linspace(-0.2, 0.2, 41)  # slopes voted on: up to about 11 degrees off the axis
@@ -90,18 +94,18 @@ def _fits(straight, horizontal, extent, span):
     along, across = (xs, ys) if horizontal else (ys, xs)
     fits = []
     for i in candidates[candidates > 0]:
-        fits += _chain_fits(along[owner == i], across[owner == i], extent, long_enough)
+        fits += _chain_fits(along[owner == i], across[owner == i], extent, long_enough, horizontal)
     return fits, (ys, xs)
 
 
-def _chain_fits(along, across, extent, long_enough):
+def _chain_fits(along, across, extent, long_enough, horizontal):
     """The lines of one chain. Strokes between two close rules chain them into one, and the thick
     strokes a line carries can outvote it: each straight band voted for is set aside once fitted,
     line or not (up to CHAIN_MISSES that are not), and the rest is fitted again while it still
     spans far enough."""
     fits, misses = [], 0
     while along.size and np.ptp(along) + 1 >= long_enough and misses <= CHAIN_MISSES:
-        voted = _line_fit(along, across, extent)
+        voted = _line_fit(along, across, extent, horizontal)
         if voted is None:
             break
         fit, tolerance, is_line = voted
@@ -150,13 +154,15 @@ def _run_length(pixels):
     return max(1, round(np.count_nonzero(pixels) / max(starts, 1)))
 
 
-def _line_fit(along, across, extent):
+def _line_fit(along, across, extent, horizontal):
     """The straight band most pixels of a chain of runs agree on (their coordinates along and
     across the direction searched), as (polynomial, how far from it its pixels lie, whether it is a
     ruled line), or None when they cannot vote. The band is the slope and offset of a small Hough
     vote, as the thick strokes of digits a line crosses or carries can outnumber its own pixels.
     It is a ruled line when it is covered along most of the chain's length (bars of digits that
-    merely line up cover too little) and thin (the band along the edge of a sheet is too thick)."""
+    merely line up cover too little, or a few short pieces of it, short of crossing the picture),
+    thin (the band along the edge of a sheet is too thick) and long for its thickness (a digit's
+    stroke, in a crop as tall as the digits, is not)."""
     if along.size < 2:
         return None
     step = max(1, along.size // VOTE_PIXELS)
@@ -171,11 +177,19 @@ def _line_fit(along, across, extent):
     fit = np.polyfit(a[near], c[near], 1)
     distance = np.abs(across - np.polyval(fit, along))
     tolerance = max(TOLERANCE_MIN, TOLERANCE_SLOPE * np.ptp(along))
-    if len(np.unique(along[distance <= tolerance])) < COVERAGE * (np.ptp(along) + 1):
+    covered, chain = np.unique(along[distance <= tolerance]), np.ptp(along) + 1
+    if len(covered) < COVERAGE * chain:
         return fit, tolerance, False
-    # Thin, as ruled lines are: the band around a sheet's edge in a photo is as wide as a digit.
+    pieces = np.diff(np.r_[-1, np.flatnonzero(np.diff(covered) > 1), len(covered) - 1])
+    if len(pieces) <= BARS and pieces.max() < BAR_SHARE * chain and chain < ACROSS * extent:
+        return fit, tolerance, False
+    # Thin, as ruled lines are: the band around a sheet's edge in a photo is as wide as a digit, and
+    # in a tight crop a 1 or the bars of digits at one height are long only for the picture's size
+    # (a 1 may reach from top to bottom of it; the rule of a cropped field runs along the writing).
     counts = np.bincount(along[distance <= BAND_REACH] - along.min())
-    return fit, tolerance, float(np.median(counts[counts > 0])) <= max(THIN_MIN, THIN_SHARE * extent)
+    thickness, length = float(np.median(counts[counts > 0])), covered[-1] - covered[0] + 1
+    slender = thickness * SLENDER <= length or (horizontal and length >= ACROSS * extent)
+    return fit, tolerance, slender and thickness <= max(THIN_MIN, THIN_SHARE * extent)
 
 
 def erase_lines(mask, flat):

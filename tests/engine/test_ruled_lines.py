@@ -76,3 +76,56 @@ def test_rules_joined_by_the_strokes_between_them_are_each_found():
     lines = find_lines(mask, flat=False)
     assert lines[60:62, 5:15].all() and lines[70:72, 5:15].all()
     assert lines[60:62, 285:].all() and lines[70:72, 285:].all()
+
+
+def crop(height=50, width=150):
+    """A tightly cropped photo of a number: the digits fill its height."""
+    return np.zeros((height, width), np.uint8)
+
+
+def test_in_a_tight_crop_a_1_from_top_to_bottom_is_no_margin():
+    mask = crop()
+    mask[:, 40:44] = 255
+    mask[5:45, 70:74] = 255
+    mask[5:9, 70:100] = 255
+    assert np.array_equal(erase_lines(mask, flat=False), mask)
+
+
+def test_in_a_tight_crop_the_bars_of_digits_at_one_height_are_no_rule():
+    """Three 4-px bars 30 px long, 10 px apart: chained, they cover most of 110 px, but a rule is
+    longer than forty times its thickness unless it crosses the whole picture."""
+    mask = crop()
+    for x in (10, 50, 90):
+        mask[8:12, x:x + 30] = 255
+        mask[8:45, x:x + 4] = 255
+    assert np.array_equal(erase_lines(mask, flat=False), mask)
+
+
+def test_the_rule_across_a_tightly_cropped_field_is_erased():
+    """Four px thick, it is shorter than forty times that, but it crosses the whole picture."""
+    mask = crop()
+    mask[44:48] = 255
+    mask[5:46, 70:74] = 255
+    erased = erase_lines(mask, flat=False)
+    assert not erased[44:48, :65].any() and not erased[44:48, 80:].any()
+    assert erased[5:44, 70:74].all()
+
+
+def test_in_a_tight_crop_thin_bars_of_four_digits_at_one_height_are_no_rule():
+    """Thin enough to be a rule and covering most of the chain, but in four pieces none of which
+    is half its length: the tops of four digits."""
+    mask = crop(width=200)
+    for x in (10, 52, 94, 136):
+        mask[8:10, x:x + 30] = 255
+        mask[8:45, x:x + 2] = 255
+    assert np.array_equal(erase_lines(mask, flat=False), mask)
+
+
+def test_a_rule_faded_into_many_pieces_is_still_erased():
+    mask = crop(width=200)
+    for x in range(10, 170, 20):
+        mask[40:42, x:x + 16] = 255
+    mask[5:46, 100:104] = 255
+    erased = erase_lines(mask, flat=False)
+    assert not erased[40:42, :95].any() and not erased[40:42, 110:].any()
+    assert erased[5:40, 100:104].all()
