@@ -53,6 +53,7 @@ COPY handwriting/engine handwriting/engine
 COPY handwriting/web handwriting/web
 COPY models/*.keras models/*.onnx models/*.json models/
 COPY models/lines models/lines
+COPY models/turns models/turns
 USER 1000:1000
 
 EXPOSE 5000

@@ -24,6 +24,8 @@ class Settings:
     model_path: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODEL", ROOT / "models" / "digit_cnn.keras")))
     # The second reader, for whole lines the cut search is unsure of; a path that is not a file turns it off.
     line_model_path: Path = field(default_factory=lambda: Path(_env("HANDWRITING_LINE_MODEL", ROOT / "models" / "lines" / "line_crnn.keras")))
+    # The judge of which way up a crop lies, for pages photographed upside down; likewise optional.
+    turn_model_path: Path = field(default_factory=lambda: Path(_env("HANDWRITING_TURN_MODEL", ROOT / "models" / "turns" / "turn_judge.keras")))
     models_dir: Path = field(default_factory=lambda: Path(_env("HANDWRITING_MODELS_DIR", ROOT / "models")))
     max_loaded_models: int = field(default_factory=lambda: _env("HANDWRITING_MAX_LOADED_MODELS", 2, int))
     mnist_path: str | None = field(default_factory=lambda: _env("HANDWRITING_MNIST", None))

@@ -20,9 +20,10 @@ from handwriting.engine.sequence import LineReader
 class Recognizer:
     """Loads the model once and reads any number of images, each within the settings' limits."""
 
-    def __init__(self, model_path=None, settings=None, lines=None):
-        """`lines`: a LineReader already loaded, shared by every model a server holds; by default the
-        settings' line model is loaded, when its file exists."""
+    def __init__(self, model_path=None, settings=None, lines=None, turns=None):
+        """`lines`, `turns`: a LineReader and a turn judge already loaded, shared by every model a
+        server holds; by default the settings' line model and turn judge are loaded, when their
+        files exist."""
         self.settings = settings or config.settings()
         self.path = Path(model_path or self.settings.model_path)
         self.model = runtime.load_model(self.path, self.settings.inference_threads)
@@ -35,6 +36,9 @@ class Recognizer:
         self._gradcam_lock = threading.Lock()
         line_model = Path(self.settings.line_model_path)
         self.lines = lines or (LineReader(line_model, self.settings.inference_threads) if line_model.is_file() else None)
+        turn_model = Path(self.settings.turn_model_path)
+        self.turns = turns or (runtime.load_model(turn_model, self.settings.inference_threads)
+                               if turn_model.is_file() else None)
 
     def classify(self, crops, budget=None):
         """The model's probabilities (N, 11) for uint8 crops (N, 28, 28), in compiled calls of at
@@ -80,13 +84,14 @@ class Recognizer:
 
     def read_decoded(self, decoded, min_confidence=0.0, budget=None):
         """Segment, cut and classify a decoded image, its deadline checked between the steps; a
-        reading less sure than the settings' turn_below is tried on the page turned (read_turned)."""
+        reading less sure than the settings' turn_below is tried on the page turned (read_turned), and
+        any reading whose digits the turn judge finds turned is tried at that turn (right_way_up)."""
         budget = budget or self.budget()
         attempt = self.read_as_it_is(decoded, budget)
         reading = attempt.reading
         if reading.confidence < self.settings.turn_below:
             reading = self.read_turned(decoded, attempt, budget)
-        return reading.filtered(min_confidence)
+        return self.right_way_up(decoded, reading, budget).filtered(min_confidence)
 
     def read_as_it_is(self, decoded, budget):
         """The Attempt of reading a decoded image as it stands, every digit found kept."""
@@ -179,22 +184,15 @@ class Recognizer:
         with the crops of one, within the same deadline; a turn that would pass it is not read."""
         blobs = [blob for line in attempt.found.lines for blob in line]
         upright = attempt.reading
-        crops = np.array([d.crop for d in upright.found if d.alternatives], np.uint8).reshape(-1, 28, 28)
 
         def votes_of_marks():
             return orientation.votes(self.classify(orientation.blob_crops(blobs), budget))
-
-        def votes_of_half_turn():
-            if not len(crops):
-                return votes_of_marks()[::2]
-            return orientation.votes_of(self.classify(orientation.half_turned(crops), budget), 2)
 
         turned = []
         try:
             budget.check("looking for a turned page")
             lines = [len(line) for line in whole_lines.by_line(upright.found)]
-            for degrees in orientation.candidates(blobs, attempt.found.digit_height, lines, votes_of_marks,
-                                                  votes_of_half_turn):
+            for degrees in orientation.candidates(blobs, attempt.found.digit_height, lines, votes_of_marks):
                 own = copy.copy(budget)
                 own.crops, own.cut_short = self.settings.max_crops, set()
                 reading = self.read_as_it_is(orientation.turned(decoded, degrees), own).reading
@@ -203,6 +201,35 @@ class Recognizer:
             pass
         best = max(turned, key=lambda reading: reading.confidence, default=upright)
         return best if orientation.surer(best.confidence, upright.confidence) else upright
+
+    def turn_evidence(self, reading):
+        """The turn judge's evidence, per quarter turn, that the digits of `reading` lie turned
+        (orientation.turn_evidence)."""
+        crops = np.array([d.crop for d in reading.found], np.uint8).reshape(-1, *model_io.INPUT_SHAPE[:2])
+        if not len(crops):
+            return np.zeros(orientation.QUARTERS)
+        return orientation.turn_evidence(self.turns.predict(model_io.to_batch(crops)))
+
+    def right_way_up(self, decoded, reading, budget):
+        """`reading`, or the page read at the turn the turn judge finds its digits lie at, when it
+        finds one (orientation.judged_turn) and that reading is at least as sure
+        (orientation.rather_turned). Asking the judge costs one small call; the page is read again
+        only when it names a turn."""
+        if self.turns is None:
+            return reading
+        judged = orientation.judged_turn(self.turn_evidence(reading))
+        if not judged:
+            return reading
+        degrees = (reading.orientation + judged) % 360
+        own = copy.copy(budget)
+        own.crops, own.cut_short = self.settings.max_crops, set()
+        try:
+            budget.check("reading the page at the judged turn")
+            turned = self.read_as_it_is(orientation.turned(decoded, degrees), own).reading
+        except TooComplex:
+            return reading
+        turned = dataclasses.replace(turned, orientation=degrees)
+        return turned if orientation.rather_turned(turned.confidence, reading.confidence) else reading
 
 
 class Attempt(NamedTuple):

@@ -199,11 +199,10 @@ def save(model, path, meta):
 
 
 def shipped():
-    """Every model a server may serve: the models folder's, the default and the line model."""
+    """Every model a server may serve: the models folder's, the default, the line model and the turn judge."""
     settings = config.settings()
     paths = list(model_io.scan(settings.models_dir, settings.model_path).values())
-    line = Path(settings.line_model_path)
-    return paths + ([line] if line.is_file() else [])
+    return paths + [path for path in map(Path, (settings.line_model_path, settings.turn_model_path)) if path.is_file()]
 
 
 def parse_args(argv=None):

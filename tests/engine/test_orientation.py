@@ -55,13 +55,6 @@ def test_votes_are_each_turns_mean_log_probability_of_the_likeliest_digit():
     assert list(orientation.votes(np.zeros((0, 11)))) == [0.0] * 4
 
 
-def test_a_crop_turned_over_keeps_its_place_in_the_field():
-    crop = np.zeros((1, 28, 28), np.uint8)
-    crop[0, 4:10, 12:16] = 255
-    both = orientation.half_turned(crop)
-    assert both.shape == (2, 28, 28) and (both[1] == crop[0][::-1, ::-1]).all()
-
-
 def _row(count, step=(30, 0), size=(20, 30)):
     """`count` blobs `size` (w, h) apart by `step` (dx, dy)."""
     return [Blob(i * step[0], i * step[1], *size, np.ones(size[::-1], np.uint8)) for i in range(count)]
@@ -78,11 +71,34 @@ def test_the_candidate_turns_follow_the_layout_and_the_votes():
     def never():
         raise AssertionError("the layout should have told")
 
-    assert orientation.candidates(_row(4, step=(0, 25), size=(30, 20)), 20, [4], never, never) == [90, 270]
-    assert orientation.candidates(_row(4), 30, [1, 1, 2], never, never) == [90, 270]  # read as a column
-    assert orientation.candidates(_row(4), 30, [4], never, lambda: (-0.5, -0.1)) == [180]
-    assert orientation.candidates(_row(4), 30, [4], never, lambda: (-0.1, -0.5)) == []
-    assert orientation.candidates(_row(1), 30, [1], lambda: np.array([-3.0, -1.0, -2.0, -0.5]), never) == [270]
+    assert orientation.candidates(_row(4, step=(0, 25), size=(30, 20)), 20, [4], never) == [90, 270]
+    assert orientation.candidates(_row(4), 30, [1, 1, 2], never) == [90, 270]  # read as a column
+    assert orientation.candidates(_row(4), 30, [4], never) == []  # a row: only the turn judge may turn it over
+    assert orientation.candidates(_row(1), 30, [1], lambda: np.array([-3.0, -1.0, -2.0, -0.5])) == [270]
+
+
+def test_the_evidence_of_each_turn_sums_capped_log_ratios_against_the_digits_as_they_lie():
+    answers = np.array([
+        [0.5, 0.0, 0.5, 0.0],  # a 0: as it lies or turned over, alike
+        [0.1, 0.0, 0.9, 0.0],  # turned over, surely
+        [1e-9, 1.0, 0.0, 0.0],  # a quarter turn, far beyond the cap
+    ])
+    cap = orientation.CROP_CAP
+    # a quarter turn: -cap, -cap, +cap; turned over: 0, log 9, 0; three quarters: -cap, -cap, 0
+    assert orientation.turn_evidence(answers) == pytest.approx([0.0, -cap, np.log(9.0), -2 * cap])
+    assert list(orientation.turn_evidence(np.zeros((0, 4)))) == [0.0] * 4
+
+
+def test_the_judged_turn_must_beat_the_digits_as_they_lie():
+    least = orientation.TURN_EVIDENCE
+    assert orientation.judged_turn(np.array([0.0, least + 1, least + 2, -1.0])) == 180
+    assert orientation.judged_turn(np.array([0.0, -1.0, least - 0.1, least])) == 0
+    assert orientation.judged_turn(np.array([0.0, -5.0, -1.0, least + 0.1])) == 270
+
+
+def test_a_reading_at_the_judged_turn_must_be_at_least_as_sure():
+    assert orientation.rather_turned(0.5, 0.5) and orientation.rather_turned(0.9, 0.2)
+    assert not orientation.rather_turned(0.5, 0.51)
 
 
 def test_a_reading_of_lines_of_one_digit_reads_like_a_column():

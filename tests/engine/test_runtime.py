@@ -16,7 +16,8 @@ from helpers import ROOT, place_model
 MODELS = ROOT / "models"
 
 
-@pytest.mark.parametrize("path", [*sorted(MODELS.glob("*.keras")), MODELS / "lines" / "line_crnn.keras"], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*sorted(MODELS.glob("*.keras")), MODELS / "lines" / "line_crnn.keras",
+                                  MODELS / "turns" / "turn_judge.keras"], ids=lambda p: p.stem)
 def test_every_shipped_artifact_was_exported_from_the_model_beside_it(path):
     graph = runtime.load_model(path)
     assert graph.metadata[model_io.SOURCE_DIGEST] == model_io.digest(path)
@@ -87,3 +88,4 @@ def test_the_default_model_is_the_served_artifact_of_the_settings_model():
     engine = Recognizer()
     assert engine.model.path == model_io.artifact_path(config.settings().model_path)
     assert engine.lines.model.path == model_io.artifact_path(config.settings().line_model_path)
+    assert engine.turns.path == model_io.artifact_path(config.settings().turn_model_path)

@@ -52,6 +52,13 @@ def test_the_served_line_model_is_keras_with_its_softmax(bench_inputs):
     assert np.abs(runtime.load_model(path).predict(strips) - keras_probabilities).max() <= TOLERANCE
 
 
+def test_the_served_turn_judge_is_keras(bench_inputs):
+    crops = bench_inputs[0]
+    path = MODELS / "turns" / "turn_judge.keras"
+    keras_answers = model_io.load(path).predict(crops, batch_size=256, verbose=0)
+    assert np.abs(runtime.load_model(path).predict(crops) - keras_answers).max() <= TOLERANCE
+
+
 @pytest.mark.parametrize("name", ["digit_cnn", "digit_advanced"])
 def test_served_grad_cam_peaks_where_tensorflows_does(mnist, name):
     """The issue's bar: the same peak cell on at least 95 % of 1,000 MNIST test digits (each cell of

@@ -99,13 +99,14 @@ def test_concurrent_requests_for_a_new_model_load_it_once(tmp_path):
     assert engines[0] is not engines[1]
 
 
-def test_every_model_the_registry_holds_shares_one_line_reader(tmp_path):
+def test_every_model_the_registry_holds_shares_one_line_reader_and_one_turn_judge(tmp_path):
     for name in ("base", "other"):
         place_model(tmp_path, name)
     settings = dataclasses.replace(config.settings(), models_dir=tmp_path, model_path=tmp_path / "base.keras")
     models = registry.Models(settings)
     base, other = models.get(), models.get("other")
     assert base is not other and base.lines is not None and other.lines is base.lines
+    assert base.turns is not None and other.turns is base.turns
 
 
 def test_a_model_that_fails_to_load_is_503_until_its_file_changes(tmp_path, spec, digits_png, recognizer):
