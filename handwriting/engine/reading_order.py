@@ -1,12 +1,18 @@
 """Lines and reading order: blobs grouped into lines top to bottom, each read left to right, measured
 along and across the text's own slant."""
+import math
+
 import numpy as np
 
 from handwriting.engine.blobs import SHORTEST_DIGIT, typical_height
 
 NEIGHBOUR_SLOPE = 1.2  # a right-hand neighbour lies within 50 degrees of horizontal (tan 50° ≈ 1.2) ...
 NEIGHBOUR_REACH = 4  # ... and within this many digit heights
-LINE_SPREAD = 0.55  # a blob this share of a digit height across from a line's centre starts a new line
+LINE_SPREAD = 0.55  # a blob this share of a digit height across from a row's centre starts a new row (the caps)
+LINE_OVERLAP = 0.2  # neighbours overlapping across the slant by this share of the shorter's height share a line ...
+LINE_EXTENT = 2.0  # ... unless it would stand more digit heights across than this: two lines stand more
+LINE_FIT = 3  # blobs a line needs for its own slant to count
+PIECES = 1.2  # marks standing within this many digit heights across may be pieces of one digit: one line
 
 
 def text_angle(blobs, height):
@@ -29,19 +35,79 @@ def text_angle(blobs, height):
 
 
 def group_lines(blobs, height):
-    """Lines top to bottom, each left to right, measured along and across the text's own slant,
-    so slanted lines, uneven baselines and wide gaps between digits all read in order."""
+    """Lines top to bottom, each left to right, measured along and across the text's own slant.
+    The slant is first that of neighbours (text_angle), then, once blobs are chained into lines,
+    that of the lines themselves (line_angle), which digits at staggered heights do not sway."""
     angle = text_angle(blobs, height)
+    angle = line_angle(chain(blobs, angle, height, math.inf), angle)
+    lines = chain(blobs, angle, height, LINE_EXTENT * height)
     cos, sin = np.cos(angle), np.sin(angle)
-    across = {id(b): b.cy * cos - b.cx * sin for b in blobs}
-    along = {id(b): b.cx * cos + b.cy * sin for b in blobs}
-    lines = []
-    for blob in sorted(blobs, key=lambda b: across[id(b)]):
-        if lines and abs(across[id(blob)] - np.mean([across[id(o)] for o in lines[-1]])) <= LINE_SPREAD * height:
-            lines[-1].append(blob)
+    return sorted(lines, key=lambda line: np.mean([b.cy * cos - b.cx * sin for b in line]))
+
+
+def chain(blobs, angle, height, widest):
+    """Blobs chained into lines, each left to right along `angle`: each blob joins its nearest
+    right-hand blob whose extent across the slant overlaps its own by LINE_OVERLAP of the shorter's
+    height, or which stands with it within PIECES digit heights across (two pieces of a broken
+    digit), unless their lines would together stand more than `widest` px across. Digits written
+    at staggered heights stay one line; close lines, whose digits do not overlap, stay apart, and
+    one mark touching two lines does not join them. Lines that follow one another along,
+    overlapping across by LINE_OVERLAP digit heights, are then one line within the same width: a
+    chain broken by a digit written high, or low, goes on further along. `height`: the typical
+    digit height."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    top = [b.cy * cos - b.cx * sin - b.h / 2 for b in blobs]
+    bottom = [t + b.h for t, b in zip(top, blobs)]
+    along = [b.cx * cos + b.cy * sin for b in blobs]
+    order = sorted(range(len(blobs)), key=lambda i: along[i])
+    root = list(range(len(blobs)))
+    extent = [[t, b] for t, b in zip(top, bottom)]  # of each line, kept at its root
+
+    def find(i):
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for k, i in enumerate(order):
+        for j in order[k + 1:]:
+            shared = min(bottom[i], bottom[j]) - max(top[i], top[j])
+            together = max(bottom[i], bottom[j]) - min(top[i], top[j])
+            if shared < LINE_OVERLAP * min(blobs[i].h, blobs[j].h) and together > PIECES * height:
+                continue
+            a, b = find(i), find(j)
+            joined = [min(extent[a][0], extent[b][0]), max(extent[a][1], extent[b][1])]
+            if a != b and joined[1] - joined[0] <= widest:
+                root[b], extent[a] = a, joined
+            break
+    chains = {}
+    for i in order:
+        chains.setdefault(find(i), []).append(i)
+    lines = []  # [members, extent], each chain appended to the line it follows, else its own
+    for members in sorted(chains.values(), key=lambda m: along[m[0]]):
+        low, high = extent[find(members[0])]
+        best = None
+        for line in lines:
+            shared = min(line[1][1], high) - max(line[1][0], low)
+            joined = max(line[1][1], high) - min(line[1][0], low)
+            if along[line[0][-1]] < along[members[0]] and shared >= LINE_OVERLAP * height and joined <= widest:
+                if best is None or shared > best[0]:
+                    best = (shared, line)
+        if best is None:
+            lines.append([members, [low, high]])
         else:
-            lines.append([blob])
-    return [sorted(line, key=lambda b: along[id(b)]) for line in lines]
+            line = best[1]
+            line[0] = line[0] + members
+            line[1] = [min(line[1][0], low), max(line[1][1], high)]
+    return [[blobs[i] for i in members] for members, _ in lines]
+
+
+def line_angle(lines, fallback):
+    """The slant of lines of at least LINE_FIT blobs: the median direction between any two blobs of
+    a line (Theil-Sen), where far pairs outvote a near pair's uneven baselines; `fallback` without."""
+    angles = [np.arctan2(b.cy - a.cy, b.cx - a.cx) for line in lines if len(line) >= LINE_FIT
+              for k, a in enumerate(line) for b in line[k + 1:] if b.cx > a.cx]
+    return float(np.median(angles)) if angles else fallback
 
 
 def first_in_reading_order(blobs, limit):
