@@ -156,14 +156,17 @@ def _surroundings(small, paper, k, shape):
     return cv2.resize(region, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(np.float32)
 
 
-def thresholds(contrast):
+def thresholds(contrast, flat):
     """The hysteresis thresholds (low, high) of a contrast image: strong ink is well above the
     strongest ink's share and the noise; weak ink above the noise and above a printed pattern (a
-    cheque's guilloche, squared paper) that covers much of the paper away from the strong ink."""
+    cheque's guilloche, squared paper) that covers much of the paper away from the strong ink.
+    A drawing or clean scan has no noise: where its paper is lighter than its estimate, a print
+    pattern took the estimate's place, and taken for noise it would put strong ink above the ink."""
     pixels = sample(contrast)
     # Ink only darkens: the spread of the paper lighter than its estimate is the noise alone.
     lighter = pixels[pixels < 0]
-    noise = MAD_TO_SIGMA * float(np.median(-lighter)) if lighter.size > NOISE_SHARE * pixels.size else 0.0
+    measured = not flat and lighter.size > NOISE_SHARE * pixels.size
+    noise = MAD_TO_SIGMA * float(np.median(-lighter)) if measured else 0.0
     strongest = float(np.percentile(pixels, STRONGEST))
     high = max(HIGH_OF_STRONGEST * strongest, HIGH_MIN, HIGH_NOISE * noise)
     paper = pixels[pixels <= high]
@@ -176,7 +179,7 @@ def binarise(contrast, flat):
     """Hysteresis threshold: strong ink seeds, weak ink attached to it; keeps thin pencil strokes
     without keeping the faint text that shows through from the back of the page. Ruled lines are
     erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
-    low, high = thresholds(contrast)
+    low, high = thresholds(contrast, flat)
     weak = erase_lines((contrast > low).astype(np.uint8) * 255, flat)
     count, labels = cv2.connectedComponents(weak, connectivity=8)
     seeded = np.zeros(count, bool)

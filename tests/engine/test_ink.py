@@ -49,7 +49,7 @@ def test_a_hard_shadow_edge_is_no_ink_and_the_ink_in_the_shadow_is():
     for depth, soft in ((0.35, 0.5), (0.6, 3.0)):
         grey = shadowed(depth, soft)
         contrast = ink_contrast(grey, flat=False)
-        assert contrast[:40, 140:180].max() < thresholds(contrast)[1]  # no strong ink along the edge
+        assert contrast[:40, 140:180].max() < thresholds(contrast, flat=False)[1]  # no strong ink along the edge
         mask = binarise(contrast, flat=False)
         for x in (80, 157, 240):
             assert mask[60:180, x + 1:x + 5].mean() > 0.95 * 255
@@ -61,9 +61,9 @@ def test_a_printed_pattern_over_much_of_the_paper_stays_below_the_weak_threshold
     strokes everywhere; without the pattern the weak threshold is half the strong one."""
     contrast = np.zeros((60, 80), np.float32)
     contrast[10:50, 10:16] = 0.9
-    assert thresholds(contrast)[0] < 0.3
+    assert thresholds(contrast, flat=True)[0] < 0.3
     contrast[::4] = np.maximum(contrast[::4], 0.3)
-    low, high = thresholds(contrast)
+    low, high = thresholds(contrast, flat=True)
     assert 0.3 <= low <= high
     mask = binarise(contrast, flat=True)
     assert mask[10:50, 10:16].all() and not mask[:, 20:].any()
@@ -138,3 +138,15 @@ def test_stress_pages_keep_each_digit_apart_under_shadows_grids_rules_and_patter
     columns, rules chained through strokes and print patterns were handled: 0, 0, 9, 6 and 3."""
     pages = [stress.generate(condition, stress_digits, 3, index) for index in range(10)]
     assert sum(every_digit_apart(page) for page in pages) >= least
+
+
+def test_in_a_drawing_paper_lighter_than_its_estimate_is_a_print_pattern_not_noise():
+    """A guilloche more common than the paper puts the paper's estimate on the pattern: the paper
+    between its lines is then lighter. Taken for noise, as in a photo, it would ask strong ink to
+    be stronger than the stroke."""
+    contrast = np.zeros((60, 80), np.float32)
+    contrast[:, ::3] = -0.3
+    contrast[10:50, 10:16] = 0.9
+    assert thresholds(contrast, flat=False)[1] > 0.9
+    mask = binarise(contrast, flat=True)
+    assert mask[10:50, 10:16].all() and not mask[:, 20:].any()
