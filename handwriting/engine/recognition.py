@@ -212,12 +212,12 @@ class Recognizer:
 
     def right_way_up(self, decoded, reading, budget):
         """`reading`, or the page read at the turn the turn judge finds its digits lie at, when it
-        finds one (orientation.judged_turn) and that reading is at least as sure
+        finds one (orientation.judged_turn) and that reading is sure and at least as sure
         (orientation.rather_turned). Asking the judge costs one small call; the page is read again
         only when it names a turn."""
         if self.turns is None:
             return reading
-        judged = orientation.judged_turn(self.turn_evidence(reading))
+        judged = orientation.judged_turn(self.turn_evidence(reading), len(reading.found))
         if not judged:
             return reading
         degrees = (reading.orientation + judged) % 360

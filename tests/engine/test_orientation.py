@@ -91,14 +91,22 @@ def test_the_evidence_of_each_turn_sums_capped_log_ratios_against_the_digits_as_
 
 def test_the_judged_turn_must_beat_the_digits_as_they_lie():
     least = orientation.TURN_EVIDENCE
-    assert orientation.judged_turn(np.array([0.0, least + 1, least + 2, -1.0])) == 180
-    assert orientation.judged_turn(np.array([0.0, -1.0, least - 0.1, least])) == 0
-    assert orientation.judged_turn(np.array([0.0, -5.0, -1.0, least + 0.1])) == 270
+    assert orientation.judged_turn(np.array([0.0, least + 1, least + 2, -1.0]), 3) == 180
+    assert orientation.judged_turn(np.array([0.0, -1.0, least - 0.1, least]), 3) == 0
+    assert orientation.judged_turn(np.array([0.0, -5.0, -1.0, least + 0.1]), 3) == 270
 
 
-def test_a_reading_at_the_judged_turn_must_be_at_least_as_sure():
-    assert orientation.rather_turned(0.5, 0.5) and orientation.rather_turned(0.9, 0.2)
-    assert not orientation.rather_turned(0.5, 0.51)
+def test_a_lone_digit_never_turns_a_page():
+    sure = np.array([0.0, -5.0, 10.0, -5.0])
+    assert orientation.judged_turn(sure, orientation.JUDGED_DIGITS) == 180
+    assert orientation.judged_turn(sure, orientation.JUDGED_DIGITS - 1) == 0
+
+
+def test_a_reading_at_the_judged_turn_must_be_sure_and_at_least_as_sure():
+    sure = orientation.TURNED_SURE
+    assert orientation.rather_turned(sure, sure) and orientation.rather_turned(0.9, 0.2)
+    assert not orientation.rather_turned(0.8, 0.81)
+    assert not orientation.rather_turned(sure - 0.01, 0.0)  # marks turned into digits, unsurely
 
 
 def test_a_reading_of_lines_of_one_digit_reads_like_a_column():
