@@ -144,7 +144,9 @@ def _line_ink(mask, found, thickness, horizontal, run):
     lies on a line, as the ink there is thicker than the line."""
     kernel = (thickness + GROW, 2 * run + 1) if horizontal else (2 * run + 1, thickness + GROW)
     grown = cv2.bitwise_and(cv2.dilate(found.astype(np.uint8) * 255, np.ones(kernel, np.uint8)), mask)
-    thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8))
+    # Beyond the picture is no ink: a line along its border is as thin as it looks.
+    thick = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickness, 1) if horizontal else (1, thickness), np.uint8),
+                             borderType=cv2.BORDER_CONSTANT, borderValue=0)
     return grown, cv2.bitwise_and(grown, cv2.bitwise_not(thick))
 
 

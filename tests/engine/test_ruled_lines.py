@@ -129,3 +129,14 @@ def test_a_rule_faded_into_many_pieces_is_still_erased():
     erased = erase_lines(mask, flat=False)
     assert not erased[40:42, :95].any() and not erased[40:42, 110:].any()
     assert erased[5:40, 100:104].all()
+
+
+def test_a_rule_along_the_border_of_a_crop_is_erased_though_cut_by_it():
+    """Beyond the picture is no ink: a 2-px rule in its top rows is no thicker than one inside."""
+    mask = crop()
+    mask[:2] = 255
+    mask[8:45, 70:74] = 255
+    mask[:8, 40:44] = 255
+    erased = erase_lines(mask, flat=False)
+    assert not erased[:2, :35].any() and not erased[:2, 80:].any()
+    assert erased[8:45, 70:74].all()
