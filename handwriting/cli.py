@@ -40,3 +40,11 @@ def check_writable(path):
         probe.unlink()
     except OSError as error:
         fail(f"cannot write {path}: {error.strerror or error}")
+
+
+def check_model_out(parser, out, force):
+    """Refuse a model's `--out` that is not a .keras file, or that exists when `force` is not given."""
+    if out.suffix != ".keras":
+        parser.error("--out must end in .keras")
+    if out.exists() and not force:
+        parser.error(f"--out {out} exists; pass --force to replace it")

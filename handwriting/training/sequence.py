@@ -75,10 +75,7 @@ def parse_args(argv=None):
         help="folder of the digit sets (default: $HANDWRITING_DATA, else ../shared/data)")
     add("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else Keras' download)")
     args = parser.parse_args(argv)
-    if args.out.suffix != ".keras":
-        parser.error("--out must end in .keras")
-    if args.out.exists() and not args.force:
-        parser.error(f"--out {args.out} exists; pass --force to replace it")
+    cli.check_model_out(parser, args.out, args.force)
     return args
 
 

@@ -69,10 +69,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be positive")
-    if args.out.suffix != ".keras":
-        parser.error("--out must end in .keras")
-    if args.out.exists() and not args.force:
-        parser.error(f"--out {args.out} exists; pass --force to replace it")
+    cli.check_model_out(parser, args.out, args.force)
     args.sets = [name for name in args.sets.split(",") if name]
     refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
     if refused or not args.sets:

@@ -91,14 +91,11 @@ def parse_args(argv=None):
         help="folder of the digit sets (default: $HANDWRITING_DATA, else ../shared/data)")
     add("--data", help="Keras-layout mnist.npz (default: $HANDWRITING_MNIST, else Keras' download)")
     args = parser.parse_args(argv)
-    if args.out.suffix != ".keras":
-        parser.error("--out must end in .keras")
     args.sets = [name for name in args.sets.split(",") if name]
     refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
     if refused or not args.sets:
         parser.error(f"--sets: choose from {', '.join(datasets.TRAINABLE)} (not {', '.join(refused) or 'none'})")
-    if args.out.exists() and not args.force:
-        parser.error(f"--out {args.out} exists; pass --force to replace it")
+    cli.check_model_out(parser, args.out, args.force)
     return args
 
 
