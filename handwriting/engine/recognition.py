@@ -167,9 +167,7 @@ class Recognizer:
         texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands] + ([grey] if ask_whole else []))
         if ask_whole:
             whole = texts.pop()
-        if (field and whole_lines.concur(texts[0], whole, lines[0])) or (
-                len(lines) == 1 and whole_lines.unsqueezed(bands[0])
-                and whole_lines.splits(texts[0], bands[0], lines[0], to_grey)):
+        if field and whole_lines.concur(texts[0], whole, lines[0]):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None
         confirmed, line_agrees = [], []
         for text, box, line in zip(texts, bands, lines):

@@ -23,7 +23,6 @@ STRIP = 2.0  # an image this many times wider than tall may be one line: its who
 MARGIN_X, MARGIN_Y = 0.5, 0.2  # around the digits read, in digit heights, for the line's strip
 CONFIRM_LINES = 4  # a reading of at most this many lines has each read whole too, to confirm its digits,
 CONFIRM_MARGIN = 2.0  # in a band this many digit heights wider each side: a digit missed beside it shows
-SPLIT_PIECES = 2  # a reading of at least this many pieces may have one read as several (splits)
 # What the line reader says of a reading (Calibration.reading weighs its confidence by it):
 AGREE = "agree"  # it reads every line as the cut search did
 DISAGREE = "disagree"  # it reads some line otherwise
@@ -102,20 +101,6 @@ def concur(band_text, whole_text, line):
     set apart (a 1 below the line) more readily than the cut search finds one that is not there."""
     cut = text_of(line)
     return band_text.text == whole_text.text != cut and len(band_text.text) >= len(cut)
-
-
-def splits(text, box, line, to_grey):
-    """Whether the line reader, reading one line's band `box` (in the grey's pixels) as `text`, read
-    more digits than the cut search only by reading some of its pieces as two or more: every digit
-    it read lies within a piece the cut search read, and each piece holds one at least. Touching
-    digits left whole ("00" read as one sure 0) are what the cut search misses most; a mark it never
-    read (a sign beside the number) gives the line reader no say, nor does a lone piece (a digit
-    drawn alone, whose flourish it may read as a second digit)."""
-    if len(line) < SPLIT_PIECES or len(text.text) <= len(line):
-        return False
-    centres = [(box[0] + (start + stop) / 2) / to_grey for start, stop in text.spans]
-    held = [sum(d.box.x <= centre < d.box.x + d.box.width for centre in centres) for d in line]
-    return min(held) >= 1 and sum(held) == len(centres)
 
 
 def best(texts, boxes):

@@ -111,24 +111,6 @@ def test_the_line_reader_outvotes_the_cut_search_only_when_it_reads_band_and_ima
     assert not whole_lines.concur(_read(""), _read(""), line)
 
 
-def test_the_line_reader_splits_a_piece_only_where_the_cut_search_read_one():
-    def digit(value, x, width):
-        return Digit(value, 0.9, (), Box(x, 10, width, 20), 0, np.zeros((28, 28), np.uint8))
-
-    # The band starts at x 20 of a grey at half the original's size: span (37, 43) is x 114-126.
-    def read(text, *spans):
-        return sequence.LineText(text, 0.9, spans, (0.9,) * len(text))
-
-    line = [digit(1, 100, 40), digit(0, 160, 60)]  # a 1 at x 100-140, and a wide piece at 160-220 read as one 0
-    band = (20, 0, 200, 40)
-    one, zeros, sign = (37.0, 43.0), ((62.0, 68.0), (78.0, 84.0)), (12.0, 18.0)
-    assert whole_lines.splits(read("100", one, *zeros), band, line, 0.5)
-    assert not whole_lines.splits(read("10", one, zeros[0]), band, line, 0.5)  # no more digits than the cut search
-    assert not whole_lines.splits(read("5100", sign, one, *zeros), band, line, 0.5)  # one where it read none
-    assert not whole_lines.splits(read("000", (60.0, 62.0), *zeros), band, line, 0.5)  # the 1 read as none
-    assert not whole_lines.splits(read("00", *zeros), band, line[1:], 0.5)  # a lone piece is a digit drawn alone
-
-
 def test_the_surest_reading_wins_only_when_sure_enough():
     unsure = sequence.LineText("12", whole_lines.SURE - 0.01, ((0, 1), (1, 2)), (0.9, 0.9))
     sure = sequence.LineText("17", whole_lines.SURE + 0.2, ((0, 1), (1, 2)), (0.9, 0.9))
