@@ -141,9 +141,9 @@ class Recognizer:
         model's own) when it is sure enough, and so does its reading of a one-line reading's band
         when it reads the whole image alike, both seen unsqueezed (whole_lines.concur): opinion
         whole_lines.WHOLE. Else the digits stay, and when they lie on at most CONFIRM_LINES lines
-        each line is read whole: of each digit, `confirmed` says whether the line reader read it too and `line_agrees` whether it read its
-        line as the cut search did; the opinion is AGREE when every line agrees. None for what the
-        line reader was not asked."""
+        each line is read whole: of each digit, `confirmed` says whether the line reader read it too
+        and `line_agrees` whether it read its line as the cut search did; the opinion is AGREE when
+        every line agrees. None for what the line reader was not asked."""
         to_grey = grey.shape[0] / decoded.height
         everything = (0, 0, grey.shape[1], grey.shape[0])
         whole = None  # the line reader's reading of the whole image, once it was asked for one
@@ -193,10 +193,7 @@ class Recognizer:
             budget.check("looking for a turned page")
             lines = [len(line) for line in whole_lines.by_line(upright.found)]
             for degrees in orientation.candidates(blobs, attempt.found.digit_height, lines, votes_of_marks):
-                own = copy.copy(budget)
-                own.crops, own.cut_short = self.settings.max_crops, set()
-                reading = self.read_as_it_is(orientation.turned(decoded, degrees), own).reading
-                turned.append(dataclasses.replace(reading, orientation=degrees))
+                turned.append(self.read_at(decoded, degrees, budget))
         except TooComplex:
             pass
         best = max(turned, key=lambda reading: reading.confidence, default=upright)
@@ -215,21 +212,25 @@ class Recognizer:
         finds one (orientation.judged_turn) and that reading is sure and at least as sure
         (orientation.rather_turned). Asking the judge costs one small call; the page is read again
         only when it names a turn."""
-        if self.turns is None:
-            return reading
+        if self.turns is None or len(reading.found) < orientation.JUDGED_DIGITS:
+            return reading  # a lone digit never turns a page: the judge is not asked
         judged = orientation.judged_turn(self.turn_evidence(reading), len(reading.found))
         if not judged:
             return reading
-        degrees = (reading.orientation + judged) % 360
-        own = copy.copy(budget)
-        own.crops, own.cut_short = self.settings.max_crops, set()
         try:
             budget.check("reading the page at the judged turn")
-            turned = self.read_as_it_is(orientation.turned(decoded, degrees), own).reading
+            turned = self.read_at(decoded, (reading.orientation + judged) % 360, budget)
         except TooComplex:
             return reading
-        turned = dataclasses.replace(turned, orientation=degrees)
         return turned if orientation.rather_turned(turned.confidence, reading.confidence) else reading
+
+    def read_at(self, decoded, degrees, budget):
+        """The Reading of the page turned `degrees` clockwise, read with crops of its own within
+        `budget`'s deadline, its orientation said."""
+        own = copy.copy(budget)
+        own.crops, own.cut_short = self.settings.max_crops, set()
+        reading = self.read_as_it_is(orientation.turned(decoded, degrees), own).reading
+        return dataclasses.replace(reading, orientation=degrees)
 
 
 class Attempt(NamedTuple):
