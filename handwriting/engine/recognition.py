@@ -1,6 +1,7 @@
 """The reading engine: bytes in, a Reading out. Holds the one piece of state, the loaded model."""
 import copy
 import dataclasses
+import itertools
 import math
 import threading
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import calibration, cutting, decoding, model_io, orientation, runtime, whole_lines
+from handwriting.engine import calibration, cutting, decoding, line_ends, model_io, orientation, runtime, whole_lines
 from handwriting.engine.limits import Budget, TooComplex
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.reading_order import keep_first
@@ -128,6 +129,7 @@ class Recognizer:
                 evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
                                                 line_agrees, [d.crop for d in digits])
                 digits = self.calibration.in_context(digits, evidence)
+        digits = _without_stray_ends(digits)
         separators = found.separators_in(to_original, decoded.width, decoded.height)
         power, ceiling = self.calibration.reading_fit(opinion)
         reading = Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short)), separators,
@@ -239,6 +241,18 @@ class Attempt(NamedTuple):
     found: Segmentation
     opinion: str | None  # what the line reader said of it (whole_lines.AGREE, ...), None for nothing
     evidence: calibration.Evidence | None  # what the line reader confirmed of each digit; None: not asked
+
+
+def _without_stray_ends(digits):
+    """The Digits less the marks at each line's ends that line_ends finds stray. Their calibrated
+    probability, which weighs the line reader's word and the ink's shape, tells a stray tick from
+    a small digit; the model's own probability does not (it names most ticks a sure 1)."""
+    kept = []
+    for _, line in itertools.groupby(digits, key=lambda digit: digit.line):
+        line = list(line)
+        stray = line_ends.stray_ends([d.box.height for d in line], [d.probability for d in line])
+        kept += [digit for digit, out in zip(line, stray) if not out]
+    return kept
 
 
 def _digit(piece, probabilities, line, to_original, width, height):
