@@ -129,7 +129,10 @@ class Recognizer:
                 evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
                                                 line_agrees, [d.crop for d in digits])
                 digits = self.calibration.in_context(digits, evidence)
-        digits = _without_stray_ends(digits)
+        kept = _not_stray(digits)
+        digits = [digit for digit, keep in zip(digits, kept) if keep]
+        if evidence is not None:
+            evidence = calibration.Evidence(*([entry for entry, keep in zip(field, kept) if keep] for field in evidence))
         separators = found.separators_in(to_original, decoded.width, decoded.height)
         power, ceiling = self.calibration.reading_fit(opinion)
         reading = Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short)), separators,
@@ -243,15 +246,15 @@ class Attempt(NamedTuple):
     evidence: calibration.Evidence | None  # what the line reader confirmed of each digit; None: not asked
 
 
-def _without_stray_ends(digits):
-    """The Digits less the marks at each line's ends that line_ends finds stray. Their calibrated
-    probability, which weighs the line reader's word and the ink's shape, tells a stray tick from
-    a small digit; the model's own probability does not (it names most ticks a sure 1)."""
+def _not_stray(digits):
+    """Whether each of the Digits is kept: not a mark at one of its line's ends that line_ends finds
+    stray. Their calibrated probability, which weighs the line reader's word and the ink's shape,
+    tells a stray tick from a small digit; the model's own probability does not (it names most
+    ticks a sure 1)."""
     kept = []
     for _, line in itertools.groupby(digits, key=lambda digit: digit.line):
         line = list(line)
-        stray = line_ends.stray_ends([d.box.height for d in line], [d.probability for d in line])
-        kept += [digit for digit, out in zip(line, stray) if not out]
+        kept += [not out for out in line_ends.stray_ends([d.box.height for d in line], [d.probability for d in line])]
     return kept
 
 
