@@ -57,6 +57,11 @@ def build_parser():
     add("--reports", type=Path, metavar="DIR",
         help=f"folder for the history and the curves (default: $HANDWRITING_REPORTS, else {settings.reports_dir})")
     add("--tensorboard", type=Path, metavar="DIR", help="write TensorBoard logs to this folder (default: none)")
+    add("--served-pages", type=int, default=0, metavar="N",
+        help="also learn from the crops the engine cuts from N pages composed from the training digits "
+             "under the stress conditions (served_pages.py; default: %(default)s, none)")
+    add("--workers", type=int, default=2, metavar="N",
+        help="processes that read the --served-pages (default: %(default)s)")
     add("--no-augment", action="store_true",
         help="train on the plain images (default: off: each image is distorted anew every epoch)")
     return parser
@@ -67,8 +72,8 @@ def parse_args(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error("--epochs and --batch-size must be positive")
+    if args.epochs < 1 or args.batch_size < 1 or args.workers < 1 or args.served_pages < 0:
+        parser.error("--epochs, --batch-size and --workers must be positive, --served-pages not negative")
     cli.check_model_out(parser, args.out, args.force)
     args.sets = [name for name in args.sets.split(",") if name]
     refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
@@ -199,7 +204,15 @@ def training_sets(args, data):
 
     (x_train, y_train), held = split(data, args.seed, args.subset)
     trained = mix.training_mix((x_train, y_train), args.data_root, args.sets, args.seed)
-    x, y = trained.x, trained.y
+    x, y, sources = trained.x, trained.y, dict(trained.sources)
+    if args.served_pages:
+        from handwriting.training import served_pages
+
+        digits = served_pages.training_digits((x_train, y_train), args.data_root, args.sets)
+        cutter = args.init or config.settings().model_path
+        crops, labels = served_pages.served_crops(cutter, digits, args.served_pages, args.seed, args.workers)
+        x, y = np.concatenate([x, crops]), np.concatenate([y, labels.astype(y.dtype)])
+        sources[served_pages.SOURCE] = len(crops)
     if args.subset:
         pick = np.random.default_rng(args.seed).permutation(len(x))[: args.subset]
         x, y = x[pick], y[pick]
@@ -209,7 +222,7 @@ def training_sets(args, data):
         import keras
 
         batches = batches.map(lambda a, b: (a, keras.ops.one_hot(b, len(model_io.CLASSES))))
-    return batches, validation, trained.sources, len(x)
+    return batches, validation, sources, len(x)
 
 
 def fit(model, args, train_ds, validation, partial):

@@ -64,12 +64,16 @@ def test_metadata_describes_the_run(trained, mnist):
 def test_a_mixed_run_names_every_set_it_learned_from_and_never_ardis(tmp_path, mnist_path):
     import keras
 
+    from handwriting.training import served_pages
+
     result = train(tmp_path, "--data", mnist_path, "--sets", "mnist,usps,semeion,orand", "--epochs", 1,
-                   "--subset", 600, "--batch-size", 32, "--out", tmp_path / "mixed.keras", "--reports", tmp_path / "r")
+                   "--subset", 600, "--batch-size", 32, "--served-pages", 8, "--workers", 1,
+                   "--out", tmp_path / "mixed.keras", "--reports", tmp_path / "r")
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "mixed.json").read_text())
     learned = {entry["set"]: entry for entry in meta["trained_on"]}
-    assert list(learned) == ["mnist", "usps", "semeion", "orand", "not one digit (composed)"]
+    assert list(learned) == ["mnist", "usps", "semeion", "orand", "not one digit (composed)", served_pages.SOURCE]
+    assert 8 <= learned[served_pages.SOURCE]["images"] <= 8 * 8  # 8 pages of 1-8 digits, not every one read whole
     assert learned["usps"]["images"] == 7291 and learned["semeion"]["images"] == 1593
     assert all(entry["licence"] for entry in meta["trained_on"])
     assert "ardis" not in learned and "ardis iv test" in meta["validation"]
@@ -113,6 +117,8 @@ REFUSALS = {
     "zero epochs": ({"--epochs": "0"}, "--epochs"),
     "negative epochs": ({"--epochs": "-3"}, "--epochs"),
     "epochs that are not a number": ({"--epochs": "ten"}, "--epochs"),
+    "negative served pages": ({"--served-pages": "-1"}, "--served-pages"),
+    "no worker to read them": ({"--workers": "0"}, "--workers"),
     "ARDIS IV, whose licence forbids a shipped model to learn from it": ({"--sets": "mnist,ardis"}, "ardis"),
     "an unknown set": ({"--sets": "emnist"}, "emnist"),
     "an --out that exists, without --force": ({"--out": "{tmp}/exists.keras"}, "--force"),
