@@ -1,5 +1,4 @@
 """Stray marks at the ends of a line, on tiny arrays of heights and probabilities."""
-import numpy as np
 import pytest
 
 from handwriting.engine.line_ends import END_PEERS, END_SHORT, END_UNSURE, stray_ends
