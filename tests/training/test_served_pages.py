@@ -1,5 +1,6 @@
-"""Training crops cut by the engine from composed pages: the plan of pages, the labelling rule, the
-training digits they are written with, and a few real pages read by the shipped model."""
+"""Training crops cut by the engine from composed pages: the plan of pages, the labelling rule and
+the training digits they are written with. A training run reads real pages with the shipped model
+(test_train.py's mixed run, --served-pages)."""
 import numpy as np
 import pytest
 
@@ -7,7 +8,6 @@ from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.pages import stress
 from handwriting.training import datasets, served_pages
 
-from helpers import MODEL
 
 
 def _digit(value, line, x):
@@ -51,15 +51,3 @@ def test_training_digits_hold_one_population_per_set_and_never_a_test_split(mnis
     assert np.bincount(digits.population).tolist() == [500, 7291]
     assert np.array_equal(digits.images[:500], mnist.x_train[:500])
     assert digits.images.dtype == np.uint8 and digits.labels.max() == 9
-
-
-@pytest.mark.slow
-def test_pages_read_by_the_shipped_model_give_labelled_crops_it_mostly_reads_right(mnist, recognizer):
-    train = (mnist.x_train[:5000], mnist.y_train[:5000])
-    digits = served_pages.training_digits(train, datasets.default_root(), ["mnist"])
-    crops, labels = served_pages.served_crops(MODEL, digits, 12, seed=0, workers=1)
-    again, _ = served_pages.served_crops(MODEL, digits, 12, seed=0, workers=1)
-    assert np.array_equal(crops, again)
-    assert crops.shape[1:] == (28, 28) and len(crops) == len(labels) >= 24  # 12 pages of 1-8 digits, most read whole
-    read = recognizer.classify(crops).argmax(axis=1)
-    assert (read == labels).mean() >= 0.9
