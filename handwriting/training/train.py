@@ -59,7 +59,7 @@ def build_parser():
     add("--tensorboard", type=Path, metavar="DIR", help="write TensorBoard logs to this folder (default: none)")
     add("--served-pages", type=int, default=0, metavar="N",
         help="also learn from the crops the engine cuts from N pages composed from the training digits "
-             "under the stress conditions (served_pages.py; default: %(default)s, none)")
+             "under the stress conditions, in served_pages.py (default: %(default)s, none)")
     add("--workers", type=int, default=2, metavar="N",
         help="processes that read the --served-pages (default: %(default)s)")
     add("--no-augment", action="store_true",
