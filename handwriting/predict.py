@@ -178,7 +178,7 @@ def read_here(items, args):
         cli.fail(f"cannot load the model: {type(error).__name__}")
     for item in items:
         try:
-            decoded = decoding.decode(inputs.load(item), engine.settings.max_pixels, engine.settings.working_side)
+            decoded = engine.decode(inputs.load(item))
             reading = engine.read_decoded(decoded)
             if args.overlay:
                 draw_overlay(decoded.image, reading, per_image(args.overlay, item.name, len(items)))

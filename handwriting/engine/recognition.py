@@ -80,8 +80,16 @@ class Recognizer:
         """Decode, segment and classify within `seconds`; raises decoding.DecodeError for what is
         not a usable image, limits.TooComplex for what would take longer."""
         budget = self.budget(seconds)
-        decoded = decoding.decode(data, self.settings.max_pixels, self.settings.working_side, self.settings)
-        return self.read_decoded(decoded, min_confidence, budget)
+        return self.read_decoded(self.decode(data), min_confidence, budget)
+
+    def decode(self, data):
+        """The image bytes decoded within the settings' limits, reduced towards the working side."""
+        return decoding.decode(data, self.settings.max_pixels, self.settings.working_side, self.settings)
+
+    def read_upright(self, data):
+        """The Attempt of reading image bytes as they stand, never turned: what training learns from
+        and calibrates on, as the first attempt of every read."""
+        return self.read_as_it_is(self.decode(data), self.budget())
 
     def read_decoded(self, decoded, min_confidence=0.0, budget=None):
         """Segment, cut and classify a decoded image, its deadline checked between the steps; a

@@ -158,14 +158,7 @@ class Read:
 def read_pages(engine, pages, flat=False):
     """Read each (bytes, expected digits) page upright, as the engine's first attempt does; `flat`:
     the labels join lines, as ORAND's do."""
-    from handwriting.engine import decoding
-
-    settings = engine.settings
-    reads = []
-    for data, expected in pages:
-        decoded = decoding.decode(data, settings.max_pixels, settings.working_side, settings)
-        reads.append(Read(engine.read_as_it_is(decoded, engine.budget()), expected, engine, flat))
-    return reads
+    return [Read(engine.read_upright(data), expected, engine, flat) for data, expected in pages]
 
 
 def stress_pages(digits, seed, n):

@@ -27,13 +27,15 @@ class Mix(NamedTuple):
     x: np.ndarray
     y: np.ndarray
     sources: dict  # set name -> distinct training images taken from it
+    splits: dict  # set name -> (x, y) of its training digits as loaded, in the order of `sets`
 
 
 def training_mix(mnist_train, root, sets, seed, orand_repeat=ORAND_REPEAT):
     """Digits of `sets` as served, plus "not one digit" crops; `mnist_train` is (x, y) already split."""
     rng = np.random.default_rng(seed)
-    xs, ys, sources = [], [], {}
+    xs, ys, sources, splits = [], [], {}, {}
     if "mnist" in sets:
+        splits["mnist"] = mnist_train
         x, y = mnist_train
         served = rng.random(len(x)) < SERVED_MNIST
         x = x.copy()
@@ -51,12 +53,13 @@ def training_mix(mnist_train, root, sets, seed, orand_repeat=ORAND_REPEAT):
         ys.append(np.tile(split.y_train, repeat))
         others.append(split.x_train)
         sources[name] = len(split.x_train)
+        splits[name] = (split.x_train, split.y_train)
     pool = np.concatenate(others) if others else xs[0]
     rejects = composition.not_digits(pool, max(1, len(pool) // NOT_DIGITS), seed)
     sources["not one digit (composed)"] = len(rejects)
     x = np.concatenate([*xs, rejects])
     y = np.concatenate([*ys, np.full(len(rejects), model_io.NOT_A_DIGIT, np.uint8)]).astype(np.int32)
-    return Mix(x, y, sources)
+    return Mix(x, y, sources, splits)
 
 
 def validation_sets(mnist_held, root, sets=("usps", "optdigits", "ardis", "orand")):

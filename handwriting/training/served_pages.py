@@ -11,30 +11,23 @@ from pathlib import Path
 
 import numpy as np
 
-from handwriting.training import datasets
 
 PAGE_SEED = 10_000  # page streams far from the benchmark's seeds (0-2) and the calibration's (0, 1)
 CHUNK = 50  # pages per task handed to a worker process
 SOURCE = "engine-cut crops of composed pages"  # the model card's name for them
 
 
-def training_digits(mnist_train, root, sets):
-    """The stress generator's Digits from the training split of each set in `sets` (one population
-    each, so that a page is written by one kind of writer); `mnist_train` is (x, y) already split."""
+def training_digits(splits):
+    """The stress generator's Digits from {set name: (x, y)} of training digits (mix.Mix.splits),
+    one population per set, so that a page is written by one kind of writer."""
     from handwriting.pages.stress import Digits
 
-    parts = []
-    for name in sets:
-        if name == "mnist":
-            parts.append((name, *mnist_train))
-        else:
-            split = datasets.LOADERS[name](root)
-            parts.append((name, split.x_train, split.y_train))
+    parts = list(splits.items())
     return Digits(
-        np.concatenate([x for _, x, _ in parts]).astype(np.uint8),
-        np.concatenate([y for *_, y in parts]).astype(np.uint8),
-        np.concatenate([np.full(len(y), i, np.uint8) for i, (*_, y) in enumerate(parts)]),
-        tuple(name for name, *_ in parts),
+        np.concatenate([x for _, (x, _) in parts]).astype(np.uint8),
+        np.concatenate([y for _, (_, y) in parts]).astype(np.uint8),
+        np.concatenate([np.full(len(y), i, np.uint8) for i, (_, (_, y)) in enumerate(parts)]),
+        tuple(name for name, _ in parts),
     )
 
 
@@ -65,16 +58,13 @@ def _start(model_path, digits):
 
 
 def _read(plan):
-    from handwriting.engine import decoding
     from handwriting.pages import stress
 
     engine, digits = _worker["engine"], _worker["digits"]
-    settings = engine.settings
     crops, labels = [np.zeros((0, 28, 28), np.uint8)], [np.zeros(0, np.uint8)]
     for condition, seed, index in plan:
         sample = stress.generate(condition, digits, seed, index)
-        decoded = decoding.decode(sample.image_bytes, settings.max_pixels, settings.working_side, settings)
-        x, y = labelled_crops(engine.read_as_it_is(decoded, engine.budget()).reading, sample.expected)
+        x, y = labelled_crops(engine.read_upright(sample.image_bytes).reading, sample.expected)
         crops.append(x)
         labels.append(y)
     return np.concatenate(crops), np.concatenate(labels)

@@ -208,7 +208,7 @@ def training_sets(args, data):
     if args.served_pages:
         from handwriting.training import served_pages
 
-        digits = served_pages.training_digits((x_train, y_train), args.data_root, args.sets)
+        digits = served_pages.training_digits(trained.splits)
         cutter = args.init or config.settings().model_path
         crops, labels = served_pages.served_crops(cutter, digits, args.served_pages, args.seed, args.workers)
         x, y = np.concatenate([x, crops]), np.concatenate([y, labels.astype(y.dtype)])

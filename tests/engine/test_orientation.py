@@ -134,6 +134,14 @@ def test_a_turned_page_is_read_upright(recognizer, page, degrees):
     assert upright == (page.shape[1], page.shape[0])  # boxes in the pixels of the page as read
 
 
+def test_reading_upright_never_turns_the_page(recognizer, page):
+    """What training learns from: the first attempt of every read, the page as it lies."""
+    upside_down = png(np.ascontiguousarray(np.rot90(page, 2)))
+    attempt = recognizer.read_upright(upside_down)
+    assert attempt.reading.orientation == 0 and attempt.reading.digits_text != "".join(map(str, DIGITS))
+    assert recognizer.read_upright(png(page)).reading.digits_text == "".join(map(str, DIGITS))
+
+
 def test_an_upright_page_stays_as_it_came(recognizer, page):
     reading = recognizer.read(png(page))
     assert reading.digits_text == "".join(map(str, DIGITS)) and reading.orientation == 0

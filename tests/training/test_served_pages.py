@@ -6,8 +6,7 @@ import pytest
 
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.pages import stress
-from handwriting.training import datasets, served_pages
-
+from handwriting.training import datasets, mix, served_pages
 
 
 def _digit(value, line, x):
@@ -44,10 +43,12 @@ def test_a_reading_that_differs_from_the_page_gives_no_crops(lines, expected):
     assert crops.shape == (0, 28, 28) and labels.shape == (0,)
 
 
-def test_training_digits_hold_one_population_per_set_and_never_a_test_split(mnist):
+def test_training_digits_hold_one_population_per_set_as_the_mix_loaded_them(mnist):
     train = (mnist.x_train[:500], mnist.y_train[:500])
-    digits = served_pages.training_digits(train, datasets.default_root(), ["mnist", "usps"])
+    splits = mix.training_mix(train, datasets.default_root(), ["mnist", "usps"], seed=0).splits
+    digits = served_pages.training_digits(splits)
     assert digits.names == ("mnist", "usps")
     assert np.bincount(digits.population).tolist() == [500, 7291]
     assert np.array_equal(digits.images[:500], mnist.x_train[:500])
+    assert np.array_equal(digits.labels[500:], datasets.usps(datasets.default_root()).y_train)
     assert digits.images.dtype == np.uint8 and digits.labels.max() == 9
