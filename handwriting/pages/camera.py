@@ -3,9 +3,17 @@ the writing, its turn and its encoding. Pixels are RGB float32 in 0-255 until en
 import cv2
 import numpy as np
 
+from . import paper
+
 PERSPECTIVE_DEG = (5.0, 15.0)  # tilt of the sheet towards the camera, about one axis
 PERSPECTIVE_FOCAL = 1.2  # focal length per image side: a phone camera's ~50 degree view
 ROTATION_DEG = (2.0, 10.0)  # turn of the sheet in the photo
+TABLE_MARGIN = (0.0, 0.25)  # table seen beside each side of the sheet, per the sheet's longest side
+TABLE_TURN_DEG = 8.0  # the sheet lies turned up to this much on the table
+TABLE_LEVEL = (0.3, 0.8)  # the table's brightness per the paper's: dark wood to a light desk
+SHADOW_OFFSET = (0.004, 0.02)  # the shadow the sheet casts shows this share of its side beyond it ...
+SHADOW_DEPTH = (0.3, 0.6)  # ... darkening the table by this share
+TABLE_PHOTO_SIDE = 2500  # px: a photo of sheet and table larger than this is framed down to it
 JPEG_QUALITY = (30, 95)  # the issue's range, from chat-app recompression to a good camera
 PHOTO_QUALITY = (85, 95)  # a phone camera's own JPEG
 
@@ -125,9 +133,34 @@ def _rotation(rng, rgb, page):
     return _warp(rgb, page, np.vstack([matrix, [0, 0, 1]]), np.ceil(size))
 
 
+def _on_table(rng, rgb, page):
+    """The sheet lying turned a little on a darker, uneven table, with the soft shadow it casts
+    along two of its sides: a sheet's edge, its shadow and the table are in the photo, never ink."""
+    h, w = rgb.shape[:2]
+    left, top, right, bottom = rng.uniform(*TABLE_MARGIN, 4) * max(h, w)
+    zoom = min(1.0, TABLE_PHOTO_SIDE / max(w + left + right, h + top + bottom))
+    size = (round((w + left + right) * zoom), round((h + top + bottom) * zoom))
+    angle = rng.uniform(-TABLE_TURN_DEG, TABLE_TURN_DEG)
+    matrix = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
+    matrix[:2, 2] += [left, top]
+    matrix = np.diag([zoom, zoom, 1.0]) @ matrix
+    sheet = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, size, flags=cv2.INTER_LINEAR)
+    offset = rng.uniform(*SHADOW_OFFSET, 2) * max(size) * rng.choice([-1, 1], 2)
+    cast = cv2.warpAffine(sheet, np.float32([[1, 0, offset[0]], [0, 1, offset[1]]]), size)
+    cast = cv2.GaussianBlur(cast, (0, 0), float(np.abs(offset).max()))
+    sheet_rgb = np.median(rgb[:: max(1, h // 64), :: max(1, w // 64)].reshape(-1, 3), axis=0)
+    level, depth = rng.uniform(*TABLE_LEVEL), rng.uniform(*SHADOW_DEPTH)
+    grain = 1 + 0.06 * paper.smooth_field(rng, size[::-1], max(8, int(page.height)))
+    ground = (sheet_rgb * level * rng.uniform(0.8, 1.0, 3))[None, None] * (grain * (1 - depth * cast))[..., None]
+    photo = _warp(rgb, page, matrix, size)
+    page.meta["table"] = {"margins": [left, top, right, bottom], "zoom": zoom, "turn_deg": angle, "level": level,
+                          "shadow_offset": list(offset), "shadow_depth": depth}
+    return photo * sheet[..., None] + ground * (1 - sheet[..., None])
+
+
 EFFECTS = {"gradient": _gradient, "shadow_edge": _shadow_edge, "glare": _glare, "vignette": _vignette,
             "defocus": _defocus, "motion_blur": _motion_blur, "noise": _noise, "perspective": _perspective,
-            "rotation": _rotation}
+            "rotation": _rotation, "on_table": _on_table}
 
 
 def turn(rgb, page, degrees):

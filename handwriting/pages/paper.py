@@ -59,7 +59,7 @@ def _flat(page, rgb):
     return np.broadcast_to(np.asarray(rgb, np.float32), (*page.ink.shape, 3)).copy()
 
 
-def _field(rng, shape, cell):
+def smooth_field(rng, shape, cell):
     """Smooth noise of about unit spread whose blotches are `cell` px across."""
     small = rng.standard_normal((shape[0] // cell + 2, shape[1] // cell + 2)).astype(np.float32)
     return cv2.resize(small, shape[::-1], interpolation=cv2.INTER_CUBIC)
@@ -77,7 +77,7 @@ def _white(rng, page):
 def _plain(rng, page):
     """Off-white to greyish paper, a little uneven, as a phone sees a sheet."""
     paper = _flat(page, rng.uniform(195, 245) + rng.uniform(-8, 8, 3))
-    paper *= (1 + 0.03 * _field(rng, page.ink.shape, max(8, int(page.height * 2))))[..., None]
+    paper *= (1 + 0.03 * smooth_field(rng, page.ink.shape, max(8, int(page.height * 2))))[..., None]
     return paper
 
 
@@ -135,7 +135,7 @@ def _coloured(rng, page):
 def _textured(rng, page):
     """Recycled or handmade paper: blotches, grain and fibres."""
     shape = page.ink.shape
-    tone = rng.uniform(215, 245) + rng.uniform(5, 15) * _field(rng, shape, max(8, int(page.height)))
+    tone = rng.uniform(215, 245) + rng.uniform(5, 15) * smooth_field(rng, shape, max(8, int(page.height)))
     tone += rng.uniform(2, 5) * cv2.GaussianBlur(rng.standard_normal(shape, np.float32), (0, 0), 0.7)
     fibres = np.zeros(shape, np.float32)
     for _ in range(rng.integers(30, 120)):
@@ -212,7 +212,7 @@ def _underline(rng, page):
 def _board(rng, page):
     """A blackboard or dark green board, hazy with wiped chalk."""
     base = colour(rng, ((30, 60), (50, 80), (40, 65)) if rng.random() < 0.5 else ((35, 70),) * 3)
-    haze = np.maximum(_field(rng, page.ink.shape, max(8, int(rng.uniform(0.5, 2) * page.height))), 0)
+    haze = np.maximum(smooth_field(rng, page.ink.shape, max(8, int(rng.uniform(0.5, 2) * page.height))), 0)
     return _flat(page, base) + (rng.uniform(8, 25) * haze)[..., None]
 
 

@@ -86,7 +86,8 @@ _SPECS = {
     "paper_form_box": _Spec(paper="form_box", margin=(0.8, 2.5)),
     "paper_underline": _Spec(paper="underline", margin=(0.6, 2.5)),
     **{f"light_{name}": _Spec(effects=(name,), **_PHOTO) for name in
-       ("gradient", "shadow_edge", "glare", "vignette", "defocus", "motion_blur", "noise", "perspective", "rotation")},
+       ("gradient", "shadow_edge", "glare", "vignette", "defocus", "motion_blur", "noise", "perspective", "rotation",
+        "on_table")},
     "light_low_contrast": _Spec(pens=("faint",), paper="plain", **_PHOTO),
     "light_jpeg": _Spec(output="jpeg"),
     "layout_single": _Spec(margin=(0.5, 6.0)),
