@@ -3,18 +3,24 @@
 A digit the engine serves has been drawn with some pen on some paper, photographed, found, cut from
 its neighbours and normalised; a single digit normalised in isolation has been through none of it.
 Pages are composed by the stress generator (every upright condition in turn) from TRAINING digits
-only, read by the engine as it reads uploads, and each crop of a reading with as many digits, and
-lines, as the page is labelled with the digit written at its place.
+only and read by the engine as it reads uploads. Each crop is labelled by where it lies: the digit
+whose box it matches, or "not one digit" where it holds no digit (a currency mark, a separator, a
+stray stroke) or two of them (a merged pair), which the model must learn to refuse.
 """
 import multiprocessing
 from pathlib import Path
 
 import numpy as np
 
+from handwriting.engine import model_io
+
 
 PAGE_SEED = 10_000  # page streams far from the benchmark's seeds (0-2) and the calibration's (0, 1)
 CHUNK = 50  # pages per task handed to a worker process
-SOURCE = "engine-cut crops of composed pages"  # the model card's name for them
+MATCH = 0.5  # a crop whose box and a digit's overlap by this share of their union holds that digit
+APART = 0.1  # a crop covering under this share of every digit's box holds none
+SOURCE = "engine-cut crops of composed pages"  # the model card's name for them ...
+SOURCE_NOT_DIGITS = "engine-cut crops of composed pages: not one digit"  # ... and for those that hold no digit
 
 
 def training_digits(splits):
@@ -39,13 +45,31 @@ def page_plan(pages, seed):
     return [(upright[i % len(upright)], PAGE_SEED + seed, i // len(upright)) for i in range(pages)]
 
 
-def labelled_crops(reading, expected):
-    """(crops, labels) of one reading, or empty ones when its digits or lines differ in number from
-    the page's, where which crop holds which digit is not known."""
-    digits = reading.found
-    if len(digits) != len(expected.replace("\n", "")) or reading.digits_text.count("\n") != expected.count("\n"):
-        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
-    return np.array([d.crop for d in digits], np.uint8), np.array([int(c) for c in expected if c != "\n"], np.uint8)
+def labelled_crops(reading, expected, boxes):
+    """(crops, labels) of one reading of a page whose digits (`expected`, lines apart by "\\n") stand
+    in `boxes` ([x, y, w, h] per digit, per line): a crop matching one digit's box is that digit;
+    one covering no digit's box, or two of them, is not one digit; a piece of a digit, whose label
+    is not known, is left out."""
+    truth = np.array([box for line in boxes for box in line], float).reshape(-1, 4)
+    digits = [int(c) for c in expected if c != "\n"]
+    crops, labels = [], []
+    for found in reading.found:
+        box = found.box
+        overlap_w = np.minimum(box.x + box.width, truth[:, 0] + truth[:, 2]) - np.maximum(box.x, truth[:, 0])
+        overlap_h = np.minimum(box.y + box.height, truth[:, 1] + truth[:, 3]) - np.maximum(box.y, truth[:, 1])
+        overlap = np.clip(overlap_w, 0, None) * np.clip(overlap_h, 0, None)
+        areas = truth[:, 2] * truth[:, 3]
+        match = overlap / (box.width * box.height + areas - overlap)
+        covered = overlap / areas
+        if len(truth) and match.max() >= MATCH:
+            label = digits[int(match.argmax())]
+        elif not len(truth) or covered.max() < APART or np.count_nonzero(covered >= MATCH) >= 2:
+            label = model_io.NOT_A_DIGIT
+        else:
+            continue
+        crops.append(found.crop)
+        labels.append(label)
+    return np.array(crops, np.uint8).reshape(-1, 28, 28), np.array(labels, np.uint8)
 
 
 _worker = {}
@@ -64,7 +88,7 @@ def _read(plan):
     crops, labels = [np.zeros((0, 28, 28), np.uint8)], [np.zeros(0, np.uint8)]
     for condition, seed, index in plan:
         sample = stress.generate(condition, digits, seed, index)
-        x, y = labelled_crops(engine.read_upright(sample.image_bytes).reading, sample.expected)
+        x, y = labelled_crops(engine.read_upright(sample.image_bytes).reading, sample.expected, sample.meta["boxes"])
         crops.append(x)
         labels.append(y)
     return np.concatenate(crops), np.concatenate(labels)

@@ -212,7 +212,8 @@ def training_sets(args, data):
         cutter = args.init or config.settings().model_path
         crops, labels = served_pages.served_crops(cutter, digits, args.served_pages, args.seed, args.workers)
         x, y = np.concatenate([x, crops]), np.concatenate([y, labels.astype(y.dtype)])
-        sources[served_pages.SOURCE] = len(crops)
+        refused = int(np.count_nonzero(labels == model_io.NOT_A_DIGIT))
+        sources[served_pages.SOURCE], sources[served_pages.SOURCE_NOT_DIGITS] = len(crops) - refused, refused
     if args.subset:
         pick = np.random.default_rng(args.seed).permutation(len(x))[: args.subset]
         x, y = x[pick], y[pick]

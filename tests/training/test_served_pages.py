@@ -2,20 +2,21 @@
 the training digits they are written with. A training run reads real pages with the shipped model
 (test_train.py's mixed run, --served-pages)."""
 import numpy as np
-import pytest
 
+from handwriting.engine import model_io
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.pages import stress
 from handwriting.training import datasets, mix, served_pages
 
 
-def _digit(value, line, x):
-    return Digit(value, 0.9, (), Box(x, 10 * line, 8, 8), line, np.full((28, 28), value, np.uint8))
+def _found(*boxes):
+    """A reading of crops at (x, y, w, h), each crop filled with its place in reading order."""
+    found = tuple(Digit(0, 0.9, (), Box(*box), 0, np.full((28, 28), i, np.uint8)) for i, box in enumerate(boxes))
+    return Reading(found, 400, 200)
 
 
-def _reading(*lines):
-    found = tuple(_digit(int(c), number, x) for number, text in enumerate(lines) for x, c in enumerate(text))
-    return Reading(found, 100, 100)
+PAGE = "12\n3"
+BOXES = [[[10, 10, 20, 30], [40, 10, 20, 30]], [[10, 60, 20, 30]]]  # each digit's box, per line
 
 
 def test_the_plan_takes_each_upright_condition_in_turn_far_from_the_benchmark_seeds():
@@ -27,20 +28,26 @@ def test_the_plan_takes_each_upright_condition_in_turn_far_from_the_benchmark_se
     assert len(set(plan)) == len(plan)
 
 
-def test_a_reading_with_the_pages_digits_and_lines_labels_each_crop_in_order():
-    crops, labels = served_pages.labelled_crops(_reading("12", "3"), "12\n3")
-    assert labels.tolist() == [1, 2, 3]
-    assert [int(c[0, 0]) for c in crops] == [1, 2, 3]
+def test_each_crop_matching_a_digits_box_is_labelled_with_that_digit():
+    crops, labels = served_pages.labelled_crops(_found((11, 60, 19, 29), (10, 10, 20, 30), (39, 11, 22, 30)), PAGE, BOXES)
+    assert labels.tolist() == [3, 1, 2]
+    assert [int(c[0, 0]) for c in crops] == [0, 1, 2]
 
 
-@pytest.mark.parametrize("lines, expected", [
-    (("12",), "123"),  # a digit lost: which crop is which is not known
-    (("1234",), "123"),  # a digit split in two
-    (("123",), "12\n3"),  # as many digits, but lines merged
-])
-def test_a_reading_that_differs_from_the_page_gives_no_crops(lines, expected):
-    crops, labels = served_pages.labelled_crops(_reading(*lines), expected)
-    assert crops.shape == (0, 28, 28) and labels.shape == (0,)
+def test_a_crop_over_no_digit_or_over_two_is_not_one_digit():
+    # a currency mark before the number; the first line's two digits cut as one
+    _, labels = served_pages.labelled_crops(_found((0, 5, 8, 40), (10, 10, 50, 30)), PAGE, BOXES)
+    assert labels.tolist() == [model_io.NOT_A_DIGIT] * 2
+
+
+def test_a_piece_of_one_digit_is_left_out():
+    crops, labels = served_pages.labelled_crops(_found((10, 10, 20, 12), (40, 10, 20, 30)), PAGE, BOXES)
+    assert labels.tolist() == [2] and crops.shape == (1, 28, 28)
+
+
+def test_a_reading_of_a_page_without_digits_is_all_not_one_digit():
+    _, labels = served_pages.labelled_crops(_found((5, 5, 10, 10)), "", [])
+    assert labels.tolist() == [model_io.NOT_A_DIGIT]
 
 
 def test_training_digits_hold_one_population_per_set_as_the_mix_loaded_them(mnist):

@@ -72,8 +72,10 @@ def test_a_mixed_run_names_every_set_it_learned_from_and_never_ardis(tmp_path, m
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "mixed.json").read_text())
     learned = {entry["set"]: entry for entry in meta["trained_on"]}
-    assert list(learned) == ["mnist", "usps", "semeion", "orand", "not one digit (composed)", served_pages.SOURCE]
-    assert 8 <= learned[served_pages.SOURCE]["images"] <= 8 * 8  # 8 pages of 1-8 digits, not every one read whole
+    assert list(learned) == ["mnist", "usps", "semeion", "orand", "not one digit (composed)", served_pages.SOURCE,
+                             served_pages.SOURCE_NOT_DIGITS]
+    assert 8 <= learned[served_pages.SOURCE]["images"] <= 8 * 8  # 8 pages of 1-8 digits, each cut where it stands
+    assert 0 <= learned[served_pages.SOURCE_NOT_DIGITS]["images"] <= 8 * 8
     assert learned["usps"]["images"] == 7291 and learned["semeion"]["images"] == 1593
     assert all(entry["licence"] for entry in meta["trained_on"])
     assert "ardis" not in learned and "ardis iv test" in meta["validation"]
