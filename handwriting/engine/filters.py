@@ -17,7 +17,7 @@ OUTLINE_THIN = 0.02  # a frame's line is thinner than this share of its size ...
 OUTLINE_THICK = 3  # ... or thicker than this many times the marks' pen
 PEN_PERCENTILE = 25  # the pen is the thinner quarter of the marks, so that a few patches cannot redefine it
 PATCH_THICK = 3  # a solid mark at the border this many times thicker than the pen is table, not ink
-EDGE_NARROW = 0.5  # a mark narrower than this share of its height may be a piece of a sheet's edge ...
+EDGE_NARROW = 0.5  # a mark narrower than this share of its height (or flatter) may be a piece of a sheet's edge ...
 EDGE_REACH = 4  # ... with ground measured a quarter of its height to each side ...
 EDGE_REACH_MIN = 3  # ... and at least this many pixels ...
 EDGE_CONTRAST = 0.6  # ... and one side darker than this share of the other
@@ -127,14 +127,23 @@ def _background_patches(blobs, shape, width_of):
 
 
 def on_an_edge(blob, grey):
-    """A thin upright mark with much darker ground on one side than on the other: a piece of the
-    edge of a sheet against the table, not a 1 written on the sheet (paper on both sides)."""
-    if blob.w >= EDGE_NARROW * blob.h:
-        return False
-    reach = max(EDGE_REACH_MIN, blob.h // EDGE_REACH)
-    rows = grey[blob.y: blob.y + blob.h]
-    left = rows[:, max(0, blob.x - reach): max(0, blob.x - 1)]
-    right = rows[:, blob.x + blob.w + 1: blob.x + blob.w + reach]
+    """A thin mark with much darker ground on one side than on the other: a piece of the edge of a
+    sheet against the table, not a 1 or a dash written on the sheet (paper on both sides). An
+    upright mark is measured left and right of it, a flat one above and below."""
+    if blob.w < EDGE_NARROW * blob.h:
+        return _one_side_dark(grey, blob.x, blob.y, blob.w, blob.h)
+    if blob.h < EDGE_NARROW * blob.w:
+        return _one_side_dark(grey.T, blob.y, blob.x, blob.h, blob.w)
+    return False
+
+
+def _one_side_dark(grey, x, y, w, h):
+    """Whether the ground left of the upright box (x, y, w, h) and the ground right of it differ by
+    EDGE_CONTRAST, each measured a quarter of its height wide."""
+    reach = max(EDGE_REACH_MIN, h // EDGE_REACH)
+    rows = grey[y: y + h]
+    left = rows[:, max(0, x - reach): max(0, x - 1)]
+    right = rows[:, x + w + 1: x + w + reach]
     if left.size == 0 or right.size == 0:
         return False
     sides = sorted((float(np.median(left)), float(np.median(right))))

@@ -132,13 +132,17 @@ def ink_contrast(grey, flat):
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
     k = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     # Smoothed, but never above the closing: the blur would carry lit paper across a shadow's edge.
-    background = np.minimum(cv2.blur(background, (k, k)), background)
-    background = cv2.resize(background, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
+    background = np.minimum(cv2.blur(closed, (k, k)), closed)
+    background, closed = (cv2.resize(b, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
+                          for b in (background, closed))
     paper = float(np.median(background))
-    contrast = np.clip((background - g) / np.maximum(background, max(PAPER_FLOOR * paper, 1.0)), -1, 1)
-    return contrast * (1 - _surroundings(small, paper, k, g.shape))
+    floor = np.maximum(background, max(PAPER_FLOOR * paper, 1.0))
+    # Paper lighter than the smoothed estimate only because the smoothing reached a darker
+    # neighbour (a shadow, the table) is not lighter than the paper: the noise is measured on it.
+    contrast = np.where(g > background, np.minimum(closed - g, 0), background - g) / floor
+    return np.clip(contrast, -1, 1) * (1 - _surroundings(small, paper, k, g.shape))
 
 
 def _surroundings(small, paper, k, shape):

@@ -3,7 +3,7 @@ those that are the digits of a tightly cropped number (a cheque's amount)."""
 import cv2
 import numpy as np
 
-from handwriting.engine.blobs import components
+from handwriting.engine.blobs import Blob, components, typical_height
 
 HEIGHT, WIDTH = 60, 200
 
@@ -70,3 +70,17 @@ def test_a_wide_mark_at_the_border_beside_only_a_much_taller_one_is_no_digit():
     cv2.line(mask, (250, 20), (256, 230), 255, 3)
     found = sorted((b.x, b.y, b.w, b.h) for b in components(mask, False, mask.astype(np.float32) / 255))
     assert len(found) == 1 and found[0][0] > 200
+
+
+def solid(x, y, w, h):
+    """A blob filled with ink, as a thick stroke or a smudge is."""
+    return Blob(x, y, w, h, np.full((h, w), 255, np.uint8))
+
+
+def test_the_typical_height_is_a_big_digits_beside_many_specks():
+    specks = [solid(5 * i, 0, 3, 4) for i in range(20)]
+    assert typical_height(specks + [solid(100, 50, 60, 300)]) == 300
+
+
+def test_flat_marks_never_set_the_typical_height():
+    assert typical_height([solid(0, 0, 400, 10), solid(0, 20, 12, 40)]) == 40

@@ -56,6 +56,22 @@ def test_a_hard_shadow_edge_is_no_ink_and_the_ink_in_the_shadow_is():
         assert not mask[:50].any() and not mask[190:].any()
 
 
+def test_paper_beside_a_darker_table_is_not_noise_and_keeps_faint_ink():
+    """A sheet at 250 with a right third of table at half its light: the smoothed paper estimate
+    reaches down towards the table near the sheet's edge. The paper there is no lighter than the
+    paper itself, so the noise stays that of the paper and a stroke 30 % darker is strong ink."""
+    grey = np.full((240, 360), 250.0)
+    grey[:, 240:] = 125
+    grey[60:180, 100:106] = 175
+    grey += np.random.default_rng(4).normal(0, 1.5, grey.shape)
+    grey = np.clip(grey, 0, 255).astype(np.uint8)
+    contrast = ink_contrast(grey, flat=False)
+    low, high = thresholds(contrast, flat=False)
+    assert contrast[:, 200:238].min() > -0.05  # the sheet by the table: paper, not lighter than paper
+    assert high < 0.25 < np.median(contrast[60:180, 101:105])
+    assert binarise(contrast, flat=False)[60:180, 101:105].mean() > 0.95 * 255
+
+
 def test_a_printed_pattern_over_much_of_the_paper_stays_below_the_weak_threshold():
     """Fine lines every 4 px (a cheque's guilloche) at a third of the ink's contrast touch the
     strokes everywhere; without the pattern the weak threshold is half the strong one."""

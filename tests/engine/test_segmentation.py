@@ -246,7 +246,17 @@ def test_a_thin_mark_is_an_edge_only_with_much_darker_ground_on_one_side():
     assert on_an_edge(Blob(101, 20, 3, 60, mark), grey)
     assert not on_an_edge(Blob(150, 20, 3, 60, mark), grey)
     wide = np.full((60, 40), 255, np.uint8)
-    assert not on_an_edge(Blob(101, 20, 40, 60, wide), grey)  # a wide mark is never an edge piece
+    assert not on_an_edge(Blob(101, 20, 40, 60, wide), grey)  # a mark as wide as tall is never an edge piece
+
+
+def test_a_flat_mark_is_an_edge_only_with_much_darker_ground_above_or_below():
+    grey = np.full((200, 100), 210, np.uint8)
+    grey[:100] = 70  # the table above the sheet's top edge
+    grey[101:104, 20:80] = 40
+    grey[150:153, 20:80] = 40  # a dash written on the sheet
+    mark = np.full((3, 60), 255, np.uint8)
+    assert on_an_edge(Blob(20, 101, 60, 3, mark), grey)
+    assert not on_an_edge(Blob(20, 150, 60, 3, mark), grey)
 
 
 @pytest.fixture(scope="module")
