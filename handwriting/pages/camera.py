@@ -10,7 +10,9 @@ PERSPECTIVE_FOCAL = 1.2  # focal length per image side: a phone camera's ~50 deg
 ROTATION_DEG = (2.0, 10.0)  # turn of the sheet in the photo
 TABLE_MARGIN = (0.0, 0.25)  # table seen beside each side of the sheet, per the sheet's longest side
 TABLE_TURN_DEG = 8.0  # the sheet lies turned up to this much on the table
-TABLE_LEVEL = (0.3, 0.8)  # the table's brightness per the paper's: dark wood to a light desk
+TABLE_LEVEL = (0.3, 0.8)  # the table's brightness per the paper's: dark wood to a light desk ...
+TABLE_TINT = (0.8, 1.0)  # ... each colour channel of it this share of that, for wood and coloured desks ...
+TABLE_GRAIN = 0.06  # ... varying by about this share across it: grain and uneven light
 SHADOW_OFFSET = (0.004, 0.02)  # the shadow the sheet casts shows this share of its side beyond it ...
 SHADOW_DEPTH = (0.3, 0.6)  # ... darkening the table by this share
 TABLE_PHOTO_SIDE = 2500  # px: a photo of sheet and table larger than this is framed down to it
@@ -150,8 +152,8 @@ def _on_table(rng, rgb, page):
     cast = cv2.GaussianBlur(cast, (0, 0), float(np.abs(offset).max()))
     sheet_rgb = np.median(rgb[:: max(1, h // 64), :: max(1, w // 64)].reshape(-1, 3), axis=0)
     level, depth = rng.uniform(*TABLE_LEVEL), rng.uniform(*SHADOW_DEPTH)
-    grain = 1 + 0.06 * paper.smooth_field(rng, size[::-1], max(8, int(page.height)))
-    ground = (sheet_rgb * level * rng.uniform(0.8, 1.0, 3))[None, None] * (grain * (1 - depth * cast))[..., None]
+    grain = 1 + TABLE_GRAIN * paper.smooth_field(rng, size[::-1], max(8, int(page.height)))
+    ground = (sheet_rgb * level * rng.uniform(*TABLE_TINT, 3))[None, None] * (grain * (1 - depth * cast))[..., None]
     photo = _warp(rgb, page, matrix, size)
     page.meta["table"] = {"margins": [left, top, right, bottom], "zoom": zoom, "turn_deg": angle, "level": level,
                           "shadow_offset": list(offset), "shadow_depth": depth}

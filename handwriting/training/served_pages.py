@@ -52,13 +52,13 @@ def labelled_crops(reading, expected, boxes):
     is not known, is left out."""
     truth = np.array([box for line in boxes for box in line], float).reshape(-1, 4)
     digits = [int(c) for c in expected if c != "\n"]
+    areas = truth[:, 2] * truth[:, 3]
     crops, labels = [], []
     for found in reading.found:
         box = found.box
         overlap_w = np.minimum(box.x + box.width, truth[:, 0] + truth[:, 2]) - np.maximum(box.x, truth[:, 0])
         overlap_h = np.minimum(box.y + box.height, truth[:, 1] + truth[:, 3]) - np.maximum(box.y, truth[:, 1])
         overlap = np.clip(overlap_w, 0, None) * np.clip(overlap_h, 0, None)
-        areas = truth[:, 2] * truth[:, 3]
         match = overlap / (box.width * box.height + areas - overlap)
         covered = overlap / areas
         if len(truth) and match.max() >= MATCH:
