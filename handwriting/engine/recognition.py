@@ -164,7 +164,7 @@ class Recognizer:
             budget.check("reading the line whole")
             boxes = whole_lines.strips(grey, digits, to_grey)
             texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in boxes])
-            chosen = whole_lines.best(texts, boxes)
+            chosen = whole_lines.best(texts, boxes, whole_lines.fewest(digits))
             if chosen is not None:
                 return list(whole_lines.as_digits(*chosen, grey, to_grey)), whole_lines.WHOLE, None, None
             whole = next((text for text, box in zip(texts, boxes) if box == everything), None)

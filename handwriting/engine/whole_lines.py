@@ -103,9 +103,20 @@ def concur(band_text, whole_text, line):
     return band_text.text == whole_text.text != cut and len(band_text.text) >= len(cut)
 
 
-def best(texts, boxes):
-    """The surest line reading that reaches SURE and says something, with its strip; or None."""
-    readable = [(text, box) for text, box in zip(texts, boxes) if text.text and text.confidence >= SURE]
+def fewest(digits):
+    """The fewest digits the line reader may read in place of `digits`: a reading on several lines
+    is read whole as one strip, where the line reader, made for one line, reads the lines over each
+    other as fewer digits than the longest line holds; on one line it may drop digits, which are
+    often a separator or a border's piece read as a 1."""
+    lines = by_line(digits)
+    return max(map(len, lines)) if len(lines) > 1 else 0
+
+
+def best(texts, boxes, shortest=0):
+    """The surest line reading that reaches SURE and reads at least `shortest` digits, with its
+    strip; or None."""
+    readable = [(text, box) for text, box in zip(texts, boxes)
+                if len(text.text) >= max(shortest, 1) and text.confidence >= SURE]
     return max(readable, key=lambda pair: pair[0].confidence, default=None)
 
 

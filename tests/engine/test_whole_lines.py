@@ -117,6 +117,14 @@ def test_the_surest_reading_wins_only_when_sure_enough():
     empty = sequence.LineText("", 0.99, (), ())
     assert whole_lines.best([unsure, empty], [(0, 0, 1, 1)] * 2) is None
     assert whole_lines.best([unsure, sure], [(0, 0, 1, 1), (5, 5, 9, 9)]) == (sure, (5, 5, 9, 9))
+    assert whole_lines.best([unsure, sure], [(0, 0, 1, 1), (5, 5, 9, 9)], shortest=3) is None
+
+
+def test_a_reading_on_two_lines_is_not_replaced_by_fewer_digits_than_its_longest_line():
+    two_lines = (_digit(0, line=0), _digit(20, line=0), _digit(0, line=1), _digit(20, line=1), _digit(40, line=1))
+    assert whole_lines.fewest(two_lines) == 3
+    assert whole_lines.fewest((_digit(0), _digit(20), _digit(40))) == 0  # one line may lose a separator read as 1
+    assert whole_lines.fewest(()) == 0
 
 
 def test_each_digit_owns_the_columns_halfway_to_its_neighbours():
