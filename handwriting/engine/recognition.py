@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import calibration, cutting, decoding, line_ends, model_io, orientation, runtime, whole_lines
+from handwriting.engine import calibration, cutting, decoding, model_io, orientation, runtime, short_marks, whole_lines
 from handwriting.engine.limits import Budget, TooComplex
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.reading_order import keep_first
@@ -255,14 +255,13 @@ class Attempt(NamedTuple):
 
 
 def _not_stray(digits):
-    """Whether each of the Digits is kept: not a mark at one of its line's ends that line_ends finds
-    stray. Their calibrated probability, which weighs the line reader's word and the ink's shape,
-    tells a stray tick from a small digit; the model's own probability does not (it names most
-    ticks a sure 1)."""
+    """Whether each of the Digits is kept: not a short mark that short_marks finds stray. Their
+    calibrated probability, which weighs the line reader's word and the ink's shape, tells a stray
+    tick from a small digit; the model's own probability does not (it names most ticks a sure 1)."""
     kept = []
     for _, line in itertools.groupby(digits, key=lambda digit: digit.line):
         line = list(line)
-        kept += [not out for out in line_ends.stray_ends([d.box.height for d in line], [d.probability for d in line])]
+        kept += [not out for out in short_marks.strays([d.box.height for d in line], [d.probability for d in line])]
     return kept
 
 
