@@ -1,7 +1,6 @@
 """The reading engine: bytes in, a Reading out. Holds the one piece of state, the loaded model."""
 import copy
 import dataclasses
-import itertools
 import math
 import threading
 from pathlib import Path
@@ -258,11 +257,8 @@ def _not_stray(digits):
     """Whether each of the Digits is kept: not a short mark that short_marks finds stray. Their
     calibrated probability, which weighs the line reader's word and the ink's shape, tells a stray
     tick from a small digit; the model's own probability does not (it names most ticks a sure 1)."""
-    kept = []
-    for _, line in itertools.groupby(digits, key=lambda digit: digit.line):
-        line = list(line)
-        kept += [not out for out in short_marks.strays([d.box.height for d in line], [d.probability for d in line])]
-    return kept
+    out = short_marks.strays([d.box.height for d in digits], [d.probability for d in digits], [d.line for d in digits])
+    return [not stray for stray in out]
 
 
 def _digit(piece, probabilities, line, to_original, width, height):
