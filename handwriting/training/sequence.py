@@ -216,7 +216,7 @@ def main(argv=None):
     partial = model_io.partial_path(args.out)
     run = fit(model, args, (fit_strings, sources, Checks(selection, sources)), partial)
     meta = metadata(args, model, sources, (len(fit_strings), len(selection)), run)
-    export.publish(partial, args.out, meta, model)
+    export.publish(partial, args.out, meta)  # the kept step's weights, not the last step's in `model`
     print(f"saved {args.out}: step {run[0]}, selection {run[1][0]:.3f}, {run[2] / 60:.1f} min")
 
 

@@ -83,6 +83,9 @@ def test_real_strings_are_jittered_not_replaced(orand):
 
 @pytest.mark.slow
 def test_three_steps_write_a_loadable_model_and_its_card(tmp_path, mnist_path):
+    import tensorflow as tf
+
+    from handwriting.engine import model_io, runtime
     from handwriting.engine.sequence import LineReader
 
     out = tmp_path / "line.keras"
@@ -90,6 +93,9 @@ def test_three_steps_write_a_loadable_model_and_its_card(tmp_path, mnist_path):
                         "--data", mnist_path, "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
     assert LineReader(out).read([np.full((40, 120), 230, np.uint8)])[0].text is not None
+    strips = np.random.default_rng(0).random((4, 32, 160, 1), np.float32)
+    kept = tf.nn.softmax(model_io.load(out).predict(strips, verbose=0)).numpy()
+    assert np.abs(runtime.load_model(out).predict(strips) - kept).max() <= 1e-4  # served is what was kept
     card = json.loads(out.with_suffix(".json").read_text())
     assert {entry["set"] for entry in card["trained_on"]} == TRAINED_ON
     assert all(entry["licence"] for entry in card["trained_on"])
