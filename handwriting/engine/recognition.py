@@ -150,7 +150,8 @@ class Recognizer:
         """What the line reader makes of a reading, as (digits, opinion, confirmed, line_agrees). Its
         reading of the strip of `grey` (the segmented grey, ink dark) around `digits`, or of the
         whole image, replaces a short reading the cut search is unsure of (`probabilities`: the
-        model's own) when it is sure enough, and so does its reading of a one-line reading's band
+        model's own) when it is sure enough and outvoted by no crop read as the cut search did
+        (whole_lines.best), and so does its reading of a one-line reading's band
         when it reads the whole image alike, both seen unsqueezed (whole_lines.concur): opinion
         whole_lines.WHOLE. Else the digits stay, and when they lie on at most CONFIRM_LINES lines
         each line is read whole: of each digit, `confirmed` says whether the line reader read it too
@@ -163,7 +164,7 @@ class Recognizer:
             budget.check("reading the line whole")
             boxes = whole_lines.strips(grey, digits, to_grey)
             texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in boxes])
-            chosen = whole_lines.best(texts, boxes, whole_lines.fewest(digits))
+            chosen = whole_lines.best(texts, boxes, whole_lines.fewest(digits), whole_lines.text_of(digits))
             if chosen is not None:
                 return list(whole_lines.as_digits(*chosen, grey, to_grey)), whole_lines.WHOLE, None, None
             whole = next((text for text, box in zip(texts, boxes) if box == everything), None)

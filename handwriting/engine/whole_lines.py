@@ -97,10 +97,17 @@ def unsqueezed(box):
 def concur(band_text, whole_text, line):
     """Whether the line reader read one line's band and the whole image alike, and otherwise than
     the cut search read the line's digits: two crops agreeing outvote the cut search. They may add a
-    digit it missed or read one otherwise, never drop one it found: a CTC reader loses a lone digit
-    set apart (a 1 below the line) more readily than the cut search finds one that is not there."""
+    digit it missed, never drop one it found: a CTC reader loses a lone digit set apart (a 1 below
+    the line) more readily than the cut search finds one that is not there. Reading as many digits,
+    they may read one otherwise only where the line reader is surer of its digit than the cut
+    search of its own: two crops of one reader agree on its habits as well as on the truth."""
     cut = text_of(line)
-    return band_text.text == whole_text.text != cut and len(band_text.text) >= len(cut)
+    if not band_text.text == whole_text.text != cut or len(band_text.text) < len(cut):
+        return False
+    return len(band_text.text) > len(cut) or all(
+        probability > digit.probability
+        for character, probability, digit in zip(band_text.text, band_text.probabilities, line)
+        if int(character) != digit.digit)
 
 
 def fewest(digits):
@@ -112,11 +119,14 @@ def fewest(digits):
     return max(map(len, lines)) if len(lines) > 1 else 0
 
 
-def best(texts, boxes, shortest=0):
+def best(texts, boxes, shortest=0, cut=""):
     """The surest line reading that reaches SURE and reads at least `shortest` digits, with its
-    strip; or None."""
+    strip; or None. When one of the line reader's crops reads `cut`, the cut search's text, only a
+    reading of it may win: the cut search and one crop agreeing outvote the other crop."""
+    agreeing = bool(cut) and any(text.text == cut for text in texts)
     readable = [(text, box) for text, box in zip(texts, boxes)
-                if len(text.text) >= max(shortest, 1) and text.confidence >= SURE]
+                if len(text.text) >= max(shortest, 1) and text.confidence >= SURE
+                and (text.text == cut or not agreeing)]
     return max(readable, key=lambda pair: pair[0].confidence, default=None)
 
 

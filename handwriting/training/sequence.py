@@ -66,7 +66,7 @@ def build():
 def parse_args(argv=None):
     parser = cli.Parser(prog="python -m handwriting.training.sequence", description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--steps", type=cli.at_least(1), default=3900, help="training steps (default: %(default)s)")
+    add("--steps", type=cli.at_least(1), default=8000, help="training steps (default: %(default)s)")
     add("--batch-size", type=cli.at_least(1), default=32, help="lines per step (default: %(default)s)")
     add("--seed", type=int, default=1, help="seeds the weights and every line drawn (default: %(default)s)")
     add("--out", type=Path, default=config.ROOT / "models" / "lines" / "line_crnn.keras", help="default: %(default)s")

@@ -18,9 +18,9 @@ def _steps(labels, sure=0.9):
     return probabilities
 
 
-def _read(text):
-    """A LineText of `text`, each digit at the strip's start, as sure as any."""
-    return sequence.LineText(text, 0.6, ((0.0, 4.0),) * len(text), (0.6,) * len(text))
+def _read(text, probability=0.6):
+    """A LineText of `text`, each digit at the strip's start, each as sure as `probability`."""
+    return sequence.LineText(text, 0.6, ((0.0, 4.0),) * len(text), (probability,) * len(text))
 
 
 def _digit(x, probability=0.99, line=0, height=20):
@@ -102,10 +102,13 @@ def test_a_strip_longer_than_the_line_readers_input_is_squeezed():
 
 
 def test_the_line_reader_outvotes_the_cut_search_only_when_it_reads_band_and_image_alike():
-    line = [Digit(digit, 0.99, (), Box(10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
+    line = [Digit(digit, p, (), Box(10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, (digit, p) in enumerate(((5, 0.5), (0, 0.99)))]
     assert whole_lines.concur(_read("250"), _read("250"), line)
     assert not whole_lines.concur(_read("250"), _read("50"), line)  # the two crops read otherwise
-    assert whole_lines.concur(_read("80"), _read("80"), line)  # a digit read otherwise
+    assert whole_lines.concur(_read("80"), _read("80"), line)  # a digit read otherwise, surer than the cut search's
+    assert not whole_lines.concur(_read("58"), _read("58"), line)  # a digit read otherwise, less sure
+    assert whole_lines.concur(_read("58", 0.995), _read("58"), line)  # the band's reading judges
+    assert whole_lines.concur(_read("250", 0.1), _read("250"), line)  # a digit added, however sure
     assert not whole_lines.concur(_read("50"), _read("50"), line)  # both read as the cut search did
     assert not whole_lines.concur(_read("5"), _read("5"), line)  # a digit found by the cut search dropped
     assert not whole_lines.concur(_read(""), _read(""), line)
@@ -118,6 +121,17 @@ def test_the_surest_reading_wins_only_when_sure_enough():
     assert whole_lines.best([unsure, empty], [(0, 0, 1, 1)] * 2) is None
     assert whole_lines.best([unsure, sure], [(0, 0, 1, 1), (5, 5, 9, 9)]) == (sure, (5, 5, 9, 9))
     assert whole_lines.best([unsure, sure], [(0, 0, 1, 1), (5, 5, 9, 9)], shortest=3) is None
+
+
+def test_a_crop_that_reads_as_the_cut_search_did_outvotes_the_other_crop():
+    unsure = sequence.LineText("12", whole_lines.SURE - 0.01, ((0, 1), (1, 2)), (0.9, 0.9))
+    sure = sequence.LineText("17", whole_lines.SURE + 0.2, ((0, 1), (1, 2)), (0.9, 0.9))
+    surest = sequence.LineText("12", whole_lines.SURE + 0.1, ((0, 1), (1, 2)), (0.9, 0.9))
+    boxes = [(0, 0, 1, 1), (5, 5, 9, 9)]
+    assert whole_lines.best([unsure, sure], boxes, cut="12") is None
+    assert whole_lines.best([surest, sure], boxes, cut="12") == (surest, (0, 0, 1, 1))
+    assert whole_lines.best([unsure, sure], boxes, cut="11") == (sure, (5, 5, 9, 9))
+    assert whole_lines.best([sequence.LineText("", 0.99, (), ()), sure], boxes, cut="") == (sure, (5, 5, 9, 9))
 
 
 def test_a_reading_on_two_lines_is_not_replaced_by_fewer_digits_than_its_longest_line():
@@ -160,7 +174,7 @@ def test_the_shipped_line_model_reads_most_unseen_cheque_amounts():
     _, validation = datasets.orand_strings(datasets.default_root())
     texts = reader.read([s.image for s in validation[:40]])
     right = sum(text.text == s.label for text, s in zip(texts, validation))
-    assert right >= 28, f"{right} of 40"  # measured 83 % on all 217 validation strings
+    assert right >= 33, f"{right} of 40"  # measured 37 here, 87.6 % on all 217 validation strings
 
 
 def test_most_cheque_amounts_are_read_right_by_the_engine(recognizer):
@@ -169,5 +183,5 @@ def test_most_cheque_amounts_are_read_right_by_the_engine(recognizer):
     _, validation = datasets.orand_strings(datasets.default_root())
     right = sum(recognizer.read(cv2.imencode(".png", s.image)[1].tobytes()).text.replace("\n", "") == s.label
                 for s in validation[:40])
-    # measured 27 when the line reader outvotes the cut search on fields, 14 before, 7 with the cut search alone
-    assert right >= 22, f"{right} of 40"
+    # measured 32 with the line reader trained 8,000 steps, 27 with the one before, 7 with the cut search alone
+    assert right >= 28, f"{right} of 40"

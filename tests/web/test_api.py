@@ -311,10 +311,12 @@ def test_more_file_parts_than_the_limit_are_refused(recognizer, monkeypatch, spe
 @pytest.mark.slow
 def test_a_zip_of_500_images_is_read_within_the_limits(client, spec, mnist):
     rng = np.random.default_rng(500)
-    images = [(f"{i:03d}.png", png(compose(mnist, rng.integers(0, 10, 4)))) for i in range(500)]
+    labels = [rng.integers(0, 10, 4) for _ in range(500)]
+    images = [(f"{i:03d}.png", png(compose(mnist, digits))) for i, digits in enumerate(labels)]
     body = conforms(spec, client.post(URL, data=zipped(images), content_type="application/zip"))
     assert body["count"] == 500 and all(r["success"] for r in body["results"]), [r for r in body["results"] if not r["success"]][:3]
-    assert sum(r["count"] == 4 for r in body["results"]) >= 450
+    right = sum(r["digits_text"] == "".join(map(str, digits)) for r, digits in zip(body["results"], labels))
+    assert right >= 350, f"{right} of 500"  # measured 386 (the line reader before this one: 298)
 
 
 def test_preview_is_the_decoded_image_as_png_within_the_working_side(client, app):
