@@ -101,13 +101,12 @@ def concur(band_text, whole_text, line):
     the line) more readily than the cut search finds one that is not there. Reading as many digits,
     they may read one otherwise only where the line reader is surer of its digit than the cut
     search of its own: two crops of one reader agree on its habits as well as on the truth."""
-    cut = text_of(line)
-    if not band_text.text == whole_text.text != cut or len(band_text.text) < len(cut):
+    text, cut = band_text.text, text_of(line)
+    if text != whole_text.text or text == cut or len(text) < len(cut):
         return False
-    return len(band_text.text) > len(cut) or all(
-        probability > digit.probability
-        for character, probability, digit in zip(band_text.text, band_text.probabilities, line)
-        if int(character) != digit.digit)
+    return len(text) > len(cut) or all(probability > digit.probability
+                                       for character, probability, digit in zip(text, band_text.probabilities, line)
+                                       if int(character) != digit.digit)
 
 
 def fewest(digits):
