@@ -131,7 +131,7 @@ class Recognizer:
         opinion, evidence = None, None
         if self.lines is not None:
             own = [float(model_io.digit_probabilities(p).max()) for *_, p in read]
-            digits, opinion, confirmed, line_agrees = self.read_whole(found.dark, decoded, digits, own, budget)
+            digits, opinion, confirmed, line_agrees = self.read_whole(found, decoded, digits, own, budget)
             if confirmed is not None:
                 evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
                                                 line_agrees, [d.crop for d in digits])
@@ -146,10 +146,10 @@ class Recognizer:
                           settings.doubtful_below, power=power, ceiling=ceiling)
         return Attempt(reading, found, opinion, evidence)
 
-    def read_whole(self, grey, decoded, digits, probabilities, budget):
+    def read_whole(self, found, decoded, digits, probabilities, budget):
         """What the line reader makes of a reading, as (digits, opinion, confirmed, line_agrees). Its
-        reading of the strip of `grey` (the segmented grey, ink dark) around `digits`, or of the
-        whole image, replaces a short reading the cut search is unsure of (`probabilities`: the
+        reading of the strip of the segmented grey (`found.dark`, ink dark) around `digits`, or of
+        the whole image around its marks, replaces a short reading the cut search is unsure of (`probabilities`: the
         model's own) when it is sure enough and outvoted by no crop read as the cut search did
         (whole_lines.best), and so does its reading of a one-line reading's band
         when it reads the whole image alike, both seen unsqueezed (whole_lines.concur): opinion
@@ -157,12 +157,14 @@ class Recognizer:
         each line is read whole: of each digit, `confirmed` says whether the line reader read it too
         and `line_agrees` whether it read its line as the cut search did; the opinion is AGREE when
         every line agrees. None for what the line reader was not asked."""
+        grey = found.dark
         to_grey = grey.shape[0] / decoded.height
-        everything = (0, 0, grey.shape[1], grey.shape[0])
+        marks = [blob for line in found.lines for blob in line]
+        everything = whole_lines.marked(marks, found.digit_height, grey.shape)
         whole = None  # the line reader's reading of the whole image, once it was asked for one
         if whole_lines.unsure(digits, probabilities):
             budget.check("reading the line whole")
-            boxes = whole_lines.strips(grey, digits, to_grey)
+            boxes = whole_lines.strips(grey, digits, to_grey, everything)
             texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in boxes])
             chosen = whole_lines.best(texts, boxes, whole_lines.fewest(digits), whole_lines.text_of(digits))
             if chosen is not None:
@@ -177,10 +179,11 @@ class Recognizer:
         budget.check("confirming the lines")
         field = len(lines) == 1 and all(map(whole_lines.unsqueezed, (bands[0], everything)))
         ask_whole = field and whole is None
-        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in bands] + ([grey] if ask_whole else []))
+        crops = bands + ([everything] if ask_whole else [])
+        texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in crops])
         if ask_whole:
             whole = texts.pop()
-        if field and whole_lines.concur(texts[0], whole, lines[0]):
+        if field and whole_lines.concur(texts[0], whole, lines[0], bands[0], to_grey):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None
         confirmed, line_agrees = [], []
         for text, box, line in zip(texts, bands, lines):

@@ -5,7 +5,10 @@ The cut search reads most pages well, but a run of touching digits, a security b
 separator joined to a digit leaves it unsure or empty; the line reader (sequence.py) reads the strip
 without cutting. On a cropped field such as a cheque amount the cut search may also be sure and
 wrong, a digit missed; the line reader then reads the line's band and the whole image alike, which
-on a page, where it is weaker, two different crops seldom make it do. The thresholds below were chosen together on the ORAND-CAR-A selection split, the
+on a page, where it is weaker, two different crops seldom make it do. "The whole image" is read
+around the marks found (`marked`), as the line reader learnt lines: small digits in a wide margin
+shrink in its input until it reads them as fewer. The thresholds below were chosen together on the
+ORAND-CAR-A selection split, the
 stress benchmark at seed 1 and the real-world folder, and checked on the ORAND validation strings
 and the stress benchmark at seed 0, which chose nothing.
 """
@@ -67,13 +70,31 @@ def band(grey, digits, to_grey, margin_x=MARGIN_X):
     return box if box[2] - box[0] >= 2 and box[3] - box[1] >= 2 else None
 
 
-def strips(grey, digits, to_grey):
+def marked(blobs, height, shape, margin_x=MARGIN_X, margin_y=MARGIN_Y):
+    """(left, top, right, bottom) of the whole image as the line reader reads it: around the marks
+    the segmentation found (`blobs`, in the pixels of a grey of `shape`, `height` their typical
+    height), `margin_x` and `margin_y` of it wider, as it learnt lines cropped close to their ink:
+    a margin it never saw shrinks the digits in its input until it reads them as fewer, and a
+    form's box or a speck far off is no mark. The whole of it when nothing was found. (Side
+    margins of CONFIRM_MARGIN read the same share of stress pages and ORAND amounts.)"""
+    rows, columns = shape
+    if not blobs:
+        return 0, 0, columns, rows
+    left = min(b.x for b in blobs) - margin_x * height
+    right = max(b.x + b.w for b in blobs) + margin_x * height
+    top = min(b.y for b in blobs) - margin_y * height
+    bottom = max(b.y + b.h for b in blobs) + margin_y * height
+    return max(0, int(left)), max(0, int(top)), min(columns, int(right)), min(rows, int(bottom))
+
+
+def strips(grey, digits, to_grey, whole):
     """(left, top, right, bottom) in `grey`'s pixels of the strips worth reading whole: the band
-    around the digits read, and the whole image when it is a strip itself or nothing was read."""
-    height, width = grey.shape
+    around the digits read, and `whole`, the image around its marks (`marked`), when that is a
+    strip itself or nothing was read."""
     found = [band(grey, digits, to_grey)] if digits else []
-    if not digits or width >= STRIP * height:
-        found.append((0, 0, width, height))
+    left, top, right, bottom = whole
+    if not digits or right - left >= STRIP * (bottom - top):
+        found.append(whole)
     return [box for box in found if box is not None and box[2] - box[0] >= 2 and box[3] - box[1] >= 2]
 
 
@@ -94,19 +115,32 @@ def unsqueezed(box):
     return (right - left) * sequence.HEIGHT <= sequence.WIDTH * (bottom - top)
 
 
-def concur(band_text, whole_text, line):
-    """Whether the line reader read one line's band and the whole image alike, and otherwise than
-    the cut search read the line's digits: two crops agreeing outvote the cut search. They may add a
-    digit it missed, never drop one it found: a CTC reader loses a lone digit set apart (a 1 below
-    the line) more readily than the cut search finds one that is not there. Reading as many digits,
-    they may read one otherwise only where the line reader is surer of its digit than the cut
-    search of its own: two crops of one reader agree on its habits as well as on the truth."""
+def concur(band_text, whole_text, line, box, to_grey):
+    """Whether the line reader read one line's band (`box` of the grey, `to_grey` of its pixels
+    per original pixel) and the whole image alike, and otherwise than the cut search read the
+    line's digits: two crops agreeing outvote the cut search. They may add a digit it missed
+    between the digits it read (a touching pair it left whole), never beyond them, where a box's
+    side or a separator reads as a 1, and never drop one it found: a CTC reader loses a lone digit
+    set apart (a 1 below the line) more readily than the cut search finds one that is not there.
+    Reading as many digits, they may read one otherwise only where the line reader is surer of its
+    digit than the cut search of its own: two crops of one reader agree on its habits as well as on
+    the truth."""
     text, cut = band_text.text, text_of(line)
     if text != whole_text.text or text == cut or len(text) < len(cut):
         return False
-    return len(text) > len(cut) or all(probability > digit.probability
-                                       for character, probability, digit in zip(text, band_text.probabilities, line)
-                                       if int(character) != digit.digit)
+    if len(text) > len(cut):
+        return between(band_text, box, line, to_grey)
+    return all(probability > digit.probability
+               for character, probability, digit in zip(text, band_text.probabilities, line)
+               if int(character) != digit.digit)
+
+
+def between(text, box, line, to_grey):
+    """Whether every digit the line reader read along the strip `box` centres between the left of
+    the line's first digit and the right of its last, in the original image's pixels."""
+    left = min(d.box.x for d in line)
+    right = max(d.box.x + d.box.width for d in line)
+    return all(left <= (box[0] + (start + stop) / 2) / to_grey <= right for start, stop in text.spans)
 
 
 def fewest(digits):

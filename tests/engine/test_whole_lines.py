@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from handwriting.engine import sequence, whole_lines
+from handwriting.engine.blobs import Blob
 from handwriting.engine.reading import Box, Digit
 from helpers import ROOT
 
@@ -64,12 +65,27 @@ def test_a_sure_reading_or_one_of_many_lines_is_never_reread():
     assert whole_lines.unsure(())
 
 
-def test_strips_are_the_band_around_the_digits_and_the_whole_of_a_wide_image():
+def test_strips_are_the_band_around_the_digits_and_the_whole_when_it_is_a_strip():
     page = np.zeros((400, 300), np.uint8)
-    assert whole_lines.strips(page, (_digit(100), _digit(130)), 1.0) == [(90, 6, 150, 34)]
-    assert whole_lines.strips(page, (), 1.0) == [(0, 0, 300, 400)]
-    strip = np.zeros((50, 200), np.uint8)
-    assert whole_lines.strips(strip, (_digit(100),), 1.0)[-1] == (0, 0, 200, 50)
+    tall = (0, 0, 300, 400)
+    assert whole_lines.strips(page, (_digit(100), _digit(130)), 1.0, tall) == [(90, 6, 150, 34)]
+    assert whole_lines.strips(page, (), 1.0, tall) == [tall]
+    wide = (40, 0, 240, 50)  # the marks of a tall page may lie along one strip
+    assert whole_lines.strips(page, (_digit(100),), 1.0, wide)[-1] == wide
+
+
+def _blob(x, y, w=10, h=20):
+    return Blob(x, y, w, h, np.full((h, w), 255, np.uint8))
+
+
+def test_the_whole_image_is_read_around_its_marks_as_the_line_reader_learnt_lines():
+    # Marks 20 px tall at x 100-150, y 200-230 of a 400 x 300 grey: half a height of margin left
+    # and right, a fifth above and below, within the image; nothing found, the whole of it.
+    marks = [_blob(100, 200), _blob(140, 210)]
+    assert whole_lines.marked(marks, 20, (400, 300)) == (90, 196, 160, 234)
+    assert whole_lines.marked(marks, 20, (400, 300), margin_x=2, margin_y=0) == (60, 200, 190, 230)
+    assert whole_lines.marked([_blob(0, 0)], 20, (400, 300)) == (0, 0, 20, 24)
+    assert whole_lines.marked([], 20, (400, 300)) == (0, 0, 300, 400)
 
 
 def test_a_wider_band_reaches_a_digit_missed_beside_the_line():
@@ -103,15 +119,29 @@ def test_a_strip_longer_than_the_line_readers_input_is_squeezed():
 
 def test_the_line_reader_outvotes_the_cut_search_only_when_it_reads_band_and_image_alike():
     line = [Digit(digit, p, (), Box(10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, (digit, p) in enumerate(((5, 0.5), (0, 0.99)))]
-    assert whole_lines.concur(_read("250"), _read("250"), line)
-    assert not whole_lines.concur(_read("250"), _read("50"), line)  # the two crops read otherwise
-    assert whole_lines.concur(_read("80"), _read("80"), line)  # a digit read otherwise, surer than the cut search's
-    assert not whole_lines.concur(_read("58"), _read("58"), line)  # a digit read otherwise, less sure
-    assert whole_lines.concur(_read("58", 0.995), _read("58"), line)  # the band's reading judges
-    assert whole_lines.concur(_read("250", 0.1), _read("250"), line)  # a digit added, however sure
-    assert not whole_lines.concur(_read("50"), _read("50"), line)  # both read as the cut search did
-    assert not whole_lines.concur(_read("5"), _read("5"), line)  # a digit found by the cut search dropped
-    assert not whole_lines.concur(_read(""), _read(""), line)
+
+    def concur(band, whole):
+        return whole_lines.concur(band, whole, line, (0, 0, 40, 20), 1.0)
+
+    assert concur(_read("250"), _read("250"))
+    assert not concur(_read("250"), _read("50"))  # the two crops read otherwise
+    assert concur(_read("80"), _read("80"))  # a digit read otherwise, surer than the cut search's
+    assert not concur(_read("58"), _read("58"))  # a digit read otherwise, less sure
+    assert concur(_read("58", 0.995), _read("58"))  # the band's reading judges
+    assert concur(_read("250", 0.1), _read("250"))  # a digit added, however sure
+    assert not concur(_read("50"), _read("50"))  # both read as the cut search did
+    assert not concur(_read("5"), _read("5"))  # a digit found by the cut search dropped
+    assert not concur(_read(""), _read(""))
+
+
+def test_a_digit_is_added_only_between_the_digits_the_cut_search_read():
+    # The cut search read "50" over x 20-38; the line reader reads a digit more, inside or beyond.
+    line = [Digit(digit, 0.9, (), Box(20 + 10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
+    inside = sequence.LineText("500", 0.9, ((0, 4), (8, 12), (14, 18)), (0.9,) * 3)  # centres 22, 30, 36
+    beyond = sequence.LineText("150", 0.9, ((4, 8), (20, 24), (30, 34)), (0.9,) * 3)  # centres 10, 26, 36
+    assert whole_lines.concur(inside, inside, line, (20, 0, 60, 20), 1.0)
+    assert not whole_lines.concur(beyond, beyond, line, (4, 0, 44, 20), 1.0)
+    assert not whole_lines.between(inside, (10, 0, 30, 10), line, 0.5)  # the same spans, half the scale: 42 > 38
 
 
 def test_the_surest_reading_wins_only_when_sure_enough():
