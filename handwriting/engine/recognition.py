@@ -160,8 +160,7 @@ class Recognizer:
         grey = found.dark
         to_grey = grey.shape[0] / decoded.height
         marks = [blob for line in found.lines for blob in line]
-        # Marks of which the digit model read none say nothing of where digits lie: the whole is read then.
-        everything = whole_lines.marked(marks if digits else [], found.digit_height, grey.shape)
+        everything = whole_lines.marked(marks, found.digit_height, grey.shape)
         whole = None  # the line reader's reading of the whole image, once it was asked for one
         if whole_lines.unsure(digits, probabilities):
             budget.check("reading the line whole")

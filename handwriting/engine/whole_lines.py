@@ -57,44 +57,47 @@ def by_line(digits):
     return [lines[k] for k in sorted(lines)]
 
 
+def widened(corners, tall, shape, margin_x=MARGIN_X, margin_y=MARGIN_Y):
+    """(left, top, right, bottom) around `corners` ((left, top, right, bottom) each, in the pixels
+    of a grey of `shape`), `margin_x` of `tall` wider on each side and `margin_y` of it above and
+    below, within the grey."""
+    lefts, tops, rights, bottoms = zip(*corners)
+    rows, columns = shape
+    return (max(0, int(min(lefts) - margin_x * tall)), max(0, int(min(tops) - margin_y * tall)),
+            min(columns, int(max(rights) + margin_x * tall)), min(rows, int(max(bottoms) + margin_y * tall)))
+
+
 def band(grey, digits, to_grey, margin_x=MARGIN_X):
     """(left, top, right, bottom) in `grey`'s pixels of the band around `digits`, `margin_x` digit
     heights wider on each side, or None when it is too thin to read."""
-    height, width = grey.shape
     tall = float(np.median([d.box.height for d in digits])) * to_grey
-    left = min(d.box.x for d in digits) * to_grey - margin_x * tall
-    right = max(d.box.x + d.box.width for d in digits) * to_grey + margin_x * tall
-    top = min(d.box.y for d in digits) * to_grey - MARGIN_Y * tall
-    bottom = max(d.box.y + d.box.height for d in digits) * to_grey + MARGIN_Y * tall
-    box = (max(0, int(left)), max(0, int(top)), min(width, int(right)), min(height, int(bottom)))
+    corners = [(d.box.x * to_grey, d.box.y * to_grey, (d.box.x + d.box.width) * to_grey,
+                (d.box.y + d.box.height) * to_grey) for d in digits]
+    box = widened(corners, tall, grey.shape, margin_x)
     return box if box[2] - box[0] >= 2 and box[3] - box[1] >= 2 else None
 
 
-def marked(blobs, height, shape, margin_x=MARGIN_X, margin_y=MARGIN_Y):
+def marked(blobs, height, shape):
     """(left, top, right, bottom) of the whole image as the line reader reads it: around the marks
     the segmentation found (`blobs`, in the pixels of a grey of `shape`, `height` their typical
-    height), `margin_x` and `margin_y` of it wider, as it learnt lines cropped close to their ink:
-    a margin it never saw shrinks the digits in its input until it reads them as fewer, and a
-    form's box or a speck far off is no mark. The whole of it when nothing was found. (Side
-    margins of CONFIRM_MARGIN read the same share of stress pages and ORAND amounts.)"""
-    rows, columns = shape
+    height) with the band's margins, as it learnt lines cropped close to their ink: a margin it
+    never saw shrinks the digits in its input until it reads them as fewer, and a form's box or a
+    speck far off is no mark. The whole of it when nothing was found."""
     if not blobs:
-        return 0, 0, columns, rows
-    left = min(b.x for b in blobs) - margin_x * height
-    right = max(b.x + b.w for b in blobs) + margin_x * height
-    top = min(b.y for b in blobs) - margin_y * height
-    bottom = max(b.y + b.h for b in blobs) + margin_y * height
-    return max(0, int(left)), max(0, int(top)), min(columns, int(right)), min(rows, int(bottom))
+        return 0, 0, shape[1], shape[0]
+    return widened([(b.x, b.y, b.x + b.w, b.y + b.h) for b in blobs], height, shape)
 
 
 def strips(grey, digits, to_grey, whole):
     """(left, top, right, bottom) in `grey`'s pixels of the strips worth reading whole: the band
-    around the digits read, and `whole`, the image around its marks (`marked`), when that is a
-    strip itself or nothing was read."""
-    found = [band(grey, digits, to_grey)] if digits else []
+    around the digits read and `whole`, the image around its marks (`marked`), when that is a strip
+    itself; when nothing was read, the whole image: marks the digit model read none of say nothing
+    of where digits lie."""
     left, top, right, bottom = whole
-    if not digits or right - left >= STRIP * (bottom - top):
-        found.append(whole)
+    if not digits:
+        found = [(0, 0, grey.shape[1], grey.shape[0])]
+    else:
+        found = [band(grey, digits, to_grey)] + ([whole] if right - left >= STRIP * (bottom - top) else [])
     return [box for box in found if box is not None and box[2] - box[0] >= 2 and box[3] - box[1] >= 2]
 
 

@@ -72,6 +72,7 @@ def test_strips_are_the_band_around_the_digits_and_the_whole_when_it_is_a_strip(
     assert whole_lines.strips(page, (), 1.0, tall) == [tall]
     wide = (40, 0, 240, 50)  # the marks of a tall page may lie along one strip
     assert whole_lines.strips(page, (_digit(100),), 1.0, wide)[-1] == wide
+    assert whole_lines.strips(page, (), 1.0, wide) == [tall]  # marks none of which was read: no guide
 
 
 def _blob(x, y, w=10, h=20):
@@ -83,7 +84,7 @@ def test_the_whole_image_is_read_around_its_marks_as_the_line_reader_learnt_line
     # and right, a fifth above and below, within the image; nothing found, the whole of it.
     marks = [_blob(100, 200), _blob(140, 210)]
     assert whole_lines.marked(marks, 20, (400, 300)) == (90, 196, 160, 234)
-    assert whole_lines.marked(marks, 20, (400, 300), margin_x=2, margin_y=0) == (60, 200, 190, 230)
+    assert whole_lines.widened([(100, 200, 110, 220), (140, 210, 150, 230)], 20, (400, 300), 2, 0) == (60, 200, 190, 230)
     assert whole_lines.marked([_blob(0, 0)], 20, (400, 300)) == (0, 0, 20, 24)
     assert whole_lines.marked([], 20, (400, 300)) == (0, 0, 300, 400)
 
