@@ -5,6 +5,11 @@ Dask rather than Ray: its workers are plain Python processes that a scheduler ad
 it installs in seconds without native wheels, and `distributed.LocalCluster` runs the same code
 on one machine for the tests. Inputs go out in chunks, a few per worker at a time, so memory
 stays bounded however long the batch, and results come back as they are read, in no set order.
+
+Dask's nanny starts each worker with MALLOC_TRIM_THRESHOLD_=65536 by default; that pins glibc's
+mmap threshold at 128 KiB, so every image-sized array is mapped and faulted in afresh, and a read
+costs 15-30 % more than in a plain process (one worker, 100 stress images, three runs each).
+DASK_WORKER_CONFIG leaves the variable unset; a real cluster's workers need the same setting.
 """
 import multiprocessing
 from concurrent import futures
@@ -16,6 +21,8 @@ from handwriting.engine.limits import TooComplex
 
 CHUNK = 8  # inputs per task: a task's overhead (a few ms) stays small beside eight reads
 WINDOW = 3  # tasks in flight per worker: one reading, the next ones already sent
+
+DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}  # None: left unset
 
 _engines = {}  # this process's Recognizers by model path, each loaded on first use
 
@@ -88,6 +95,16 @@ def results(items, model=None, workers=1, cluster=None):
         context = multiprocessing.get_context("spawn")  # a fork would copy a loaded runtime's threads
         with futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_engine, initargs=(model,)) as pool:
             yield from _streamed(lambda chunk: pool.submit(read_chunk, chunk, model), futures.wait, items, WINDOW * workers)
+
+
+def local_cluster(workers):
+    """A Dask cluster of `workers` one-thread processes on this machine, their nanny set as a real
+    cluster's should be (DASK_WORKER_CONFIG)."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    with dask.config.set(DASK_WORKER_CONFIG):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
 
 
 def _on_cluster(address, items, model):

@@ -33,15 +33,13 @@ def timed(items, model, **how):
 
 
 def run(args):
-    from dask.distributed import LocalCluster
-
     digits = stress_digits(args.data)
     model = str(args.model or config.settings().model_path)
     with tempfile.TemporaryDirectory(prefix="digit-batch-") as folder:
         compose(Path(folder), digits, args.n, args.seed)
         items = inputs.expand([folder], config.settings())
         results = {"one process": timed(items, model), f"--workers {args.workers}": timed(items, model, workers=args.workers)}
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with batch_run.local_cluster(args.workers) as cluster:
             results[f"Dask, {args.workers} local workers"] = timed(items, model, cluster=cluster.scheduler_address)
     single = results["one process"][0]
     rows = [[name, f"{len(items):,}", f"{seconds:.1f}", f"{len(items) / seconds:.1f}", f"{single / seconds:.2f}x", str(failed)]

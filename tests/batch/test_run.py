@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from handwriting import config
@@ -37,8 +39,15 @@ def test_two_worker_processes_read_exactly_what_one_process_reads(batch):
 
 @pytest.mark.slow
 def test_a_local_dask_cluster_of_two_workers_reads_exactly_the_same(batch):
-    from dask.distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with run.local_cluster(2) as cluster:
         on_cluster = _by_name(run.results(batch, MODEL, cluster=cluster.scheduler_address))
     assert on_cluster == _by_name(run.results(batch, MODEL))
+
+
+@pytest.mark.slow
+def test_the_local_clusters_workers_keep_glibcs_own_mmap_threshold():
+    from dask.distributed import Client
+
+    with run.local_cluster(2) as cluster, Client(cluster.scheduler_address) as client:
+        trim = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+    assert len(trim) == 2 and set(trim.values()) == {None}
