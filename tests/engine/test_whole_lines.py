@@ -131,7 +131,7 @@ def test_the_line_reader_outvotes_the_cut_search_only_when_it_reads_band_and_ima
     assert concur(_read("58", 0.995), _read("58"))  # the band's reading judges
     assert concur(_read("250", 0.1), _read("250"))  # a digit added, however sure
     assert not concur(_read("50"), _read("50"))  # both read as the cut search did
-    assert not concur(_read("5"), _read("5"))  # a digit found by the cut search dropped
+    assert not concur(_read("5"), _read("5"))  # a 0 found by the cut search dropped
     assert not concur(_read(""), _read(""))
 
 
@@ -143,6 +143,22 @@ def test_a_digit_is_added_only_between_the_digits_the_cut_search_read():
     assert whole_lines.concur(inside, inside, line, (20, 0, 60, 20), 1.0)
     assert not whole_lines.concur(beyond, beyond, line, (4, 0, 44, 20), 1.0)
     assert not whole_lines.between(inside, (10, 0, 30, 10), line, 0.5)  # the same spans, half the scale: 42 > 38
+
+
+def test_the_line_reader_may_leave_out_only_the_1s_the_cut_search_read():
+    assert whole_lines.without_ones("4670", "46170")  # a separator inside, read as a 1
+    assert whole_lines.without_ones("2160", "12160")  # a stroke before the amount
+    assert whole_lines.without_ones("50", "15110")
+    assert whole_lines.without_ones("461", "4611")
+    assert not whole_lines.without_ones("92", "921")  # the last digit, which the line reader may lose
+    assert not whole_lines.without_ones("", "1")
+    assert not whole_lines.without_ones("467", "4670")  # a 0 left out
+    assert not whole_lines.without_ones("4710", "4170")  # not the same digits in order
+    assert not whole_lines.without_ones("4670", "467")
+    line = [Digit(digit, 0.99, (), Box(10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((4, 1, 6))]
+    assert whole_lines.concur(_read("46"), _read("46"), line, (0, 0, 40, 20), 1.0)
+    assert not whole_lines.concur(_read("46"), _read("416"), line, (0, 0, 40, 20), 1.0)  # the crops disagree
+    assert not whole_lines.concur(_read("41"), _read("41"), line, (0, 0, 40, 20), 1.0)  # a 6 left out
 
 
 def test_the_surest_reading_wins_only_when_sure_enough():
