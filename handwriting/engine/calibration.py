@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from handwriting.engine.model_io import NOT_A_DIGIT
+from handwriting.engine.model_io import CLASSES, NOT_A_DIGIT
 from handwriting.engine.normalisation import stroke_width
 
 BINS = 15  # equal-width confidence bins of the expected calibration error, as Guo et al. use
@@ -24,6 +24,7 @@ TEMPERATURE_STEP = 1.01  # ratio between neighbouring temperatures a fit tries
 RIDGE = 1e-3  # the logistic fit's penalty on its weights
 LOGISTIC_STEPS = 25  # Newton steps of the logistic fit: it converges in well under ten
 CONTEXT_WEIGHTS = 8  # intercept, then one per context feature
+WHOLE_WEIGHTS = 6  # intercept, then one per whole_features feature
 INK = 127  # a crop's pixels above this are its ink, for the shape features
 READING_CEILINGS = np.round(np.arange(0.30, 1.0001, 0.005), 3)  # the caps a reading-level fit tries
 
@@ -169,10 +170,25 @@ def context_features(probabilities, evidence):
     pixels of the 28x28 crop, and the share of the crop that is ink)."""
     confirmed = np.asarray(evidence.confirmed, np.float64)
     share = np.full(len(confirmed), confirmed.mean() if len(confirmed) else 0.0)
-    strokes = [(stroke_width(crop > INK), float(np.mean(crop > INK))) for crop in evidence.crops]
     return np.column_stack([logit(probabilities), logit(evidence.not_a_digit), confirmed, share,
-                            np.asarray(evidence.line_agrees, np.float64),
-                            np.reshape(strokes, (-1, 2))])
+                            np.asarray(evidence.line_agrees, np.float64), ink_shape(evidence.crops)])
+
+
+def ink_shape(crops):
+    """Of each 28x28 crop, its stroke's width in pixels and the share of it that is ink: a blot's
+    stroke is as wide as itself, a scribble's ink fills its crop."""
+    return np.reshape([(stroke_width(crop > INK), float(np.mean(crop > INK))) for crop in crops], (-1, 2))
+
+
+def whole_features(probabilities, digits, answers, crops):
+    """The features of each digit the line reader read in place of the cut search, for
+    context_probability: the logit of the line reader's probability, of the digit model's
+    calibrated probability (`answers`, (N, 11)) of the same digit on the digit's crop and of "not
+    one digit" there, and the shape of its ink. The line reader reads scribbles as sure digits;
+    the digit model, shown each of them alone, often does not."""
+    answers = np.asarray(answers, np.float64).reshape(-1, len(CLASSES))
+    same = answers[np.arange(len(answers)), np.asarray(digits, int)]
+    return np.column_stack([logit(probabilities), logit(same), logit(answers[:, NOT_A_DIGIT]), ink_shape(crops)])
 
 
 def context_probability(features, weights):
@@ -207,6 +223,7 @@ class Calibration:
     temperature: float = 1.0
     readings: tuple = ()  # ((opinion, power, ceiling), ...)
     context: tuple = ()  # weights of context_probability; none: a digit keeps its probability
+    whole: tuple = ()  # weights of context_probability on whole_features; none: as `context`
 
     @classmethod
     def of(cls, meta):
@@ -217,12 +234,14 @@ class Calibration:
             readings = tuple((opinion, float(fit["power"]), float(fit["ceiling"]))
                              for opinion, fit in stated.get("readings", {}).items())
             context = tuple(float(w) for w in stated.get("context", ()))
+            whole = tuple(float(w) for w in stated.get("whole", ()))
         except (AttributeError, KeyError, TypeError, ValueError):
             return cls()
         if (not LOWEST_T <= temperature <= HIGHEST_T or any(p <= 0 or not 0 < c <= 1 for _, p, c in readings)
-                or len(context) not in (0, CONTEXT_WEIGHTS) or not np.all(np.isfinite(context))):
+                or len(context) not in (0, CONTEXT_WEIGHTS) or len(whole) not in (0, WHOLE_WEIGHTS)
+                or not np.all(np.isfinite(context + whole))):
             return cls()
-        return cls(temperature, readings, context)
+        return cls(temperature, readings, context, whole)
 
     def digit(self, probabilities):
         """A crop's probabilities (..., 11) as the reading reports them."""
@@ -240,6 +259,17 @@ class Calibration:
             alternatives = tuple((d, min(p * rest, float(probability))) for d, p in digit.alternatives)
             found.append(dataclasses.replace(digit, probability=float(probability), alternatives=alternatives))
         return found
+
+    def in_whole(self, digits, answers):
+        """The digits the line reader read in place of the cut search (reading.Digit, which carry
+        no alternatives) with the chance each is right given the digit model's calibrated `answers`
+        (N, 11) for their crops (whole_features)."""
+        if not self.whole or not digits:
+            return digits
+        features = whole_features([d.probability for d in digits], [d.digit for d in digits], answers,
+                                  [d.crop for d in digits])
+        sure = context_probability(features, self.whole)
+        return [dataclasses.replace(digit, probability=float(p)) for digit, p in zip(digits, sure)]
 
     def reading_fit(self, opinion=None):
         """(power, ceiling) of reading_confidence for a reading the line reader said `opinion` of."""

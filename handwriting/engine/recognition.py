@@ -136,6 +136,9 @@ class Recognizer:
                 evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
                                                 line_agrees, [d.crop for d in digits])
                 digits = self.calibration.in_context(digits, evidence)
+            elif opinion == whole_lines.WHOLE and self.calibration.whole:
+                answers = self.calibration.digit(self.classify(np.array([d.crop for d in digits], np.uint8), budget))
+                digits = self.calibration.in_whole(digits, answers)
         kept = _not_stray(digits)
         digits = [digit for digit, keep in zip(digits, kept) if keep]
         if evidence is not None:

@@ -12,6 +12,8 @@ Fits, on data no model trained on and nothing scores them on, and writes into ea
   line reader confirmed, the "not one digit" class, the shape of its ink), on the digits read from
   the stress benchmark at seed 1, the ORAND selection split and the pages of non-digit marks of
   pages/marks.py at seed 1, every digit read on those being wrong;
+- on the same pages, each digit the line reader read in place of the cut search, given what the
+  digit model makes of its crop (calibration.whole_features);
 - the reading-level confidence, per what the line reader said of a reading (whole_lines.AGREE, ...),
   on whole readings of the stress benchmark at seed 1 and of the ORAND selection split.
 Each is then checked on what the fit never saw: ORAND validation digits, ARDIS IV test and the crops
@@ -127,6 +129,12 @@ class Read:
         self.crops = np.array([d.crop for d in digits if d.alternatives], np.uint8).reshape(-1, 28, 28)
         self.raw = engine.classify(self.crops)
         self.line_probabilities = [d.probability for d in digits if not d.alternatives]
+        # A reading the line reader made in place of the cut search: the digit model's word on each
+        # of its digits' crops, for calibration.whole_features.
+        whole = self.opinion == whole_lines.WHOLE and not any(self.cut)
+        self.whole_crops = np.array([d.crop for d in digits] if whole else [], np.uint8).reshape(-1, 28, 28)
+        self.whole_raw = engine.classify(self.whole_crops) if whole else None
+        self.digits = [d.digit for d in digits]
         self.labels = [int(c) for c, cut in zip(expected_digits, self.cut) if cut] if len(got) == len(expected_digits) else []
 
     def calibrated(self, temperature):
@@ -144,8 +152,18 @@ class Read:
         evidence = self.evidence._replace(not_a_digit=list(not_a_digit))
         return calibration.context_features(self.calibrated(temperature), evidence)
 
+    def whole_features(self, temperature):
+        """calibration.whole_features of the digits at `temperature`; None when the line reader's
+        reading did not replace the cut search's."""
+        if self.whole_raw is None:
+            return None
+        answers = calibration.scale(self.whole_raw, temperature)
+        return calibration.whole_features(self.line_probabilities, self.digits, answers, self.whole_crops)
+
     def reported(self, cal):
         """Each digit's probability as a reading under `cal` reports it."""
+        if cal.whole and self.whole_raw is not None and len(self.whole_raw):
+            return list(calibration.context_probability(self.whole_features(cal.temperature), cal.whole))
         features = self.features(cal.temperature) if cal.context else None
         if features is None or not len(features):
             return self.calibrated(cal.temperature)
@@ -247,6 +265,15 @@ def fit_context(reads, temperature):
     return [round(float(w), 4) for w in calibration.fit_logistic(features, outcomes)], len(outcomes)
 
 
+def fit_whole(reads, temperature):
+    """Weights of calibration.context_probability on calibration.whole_features, on every digit the
+    line reader read in place of the cut search."""
+    asked = [(r.whole_features(temperature), r.digit_right) for r in reads if r.whole_raw is not None and r.digits]
+    features = np.concatenate([f for f, _ in asked])
+    outcomes = np.concatenate([right for _, right in asked])
+    return [round(float(w), 4) for w in calibration.fit_logistic(features, outcomes)], len(outcomes)
+
+
 def fit_readings(reads, cal):
     """Per opinion, the power and ceiling of calibration.reading_confidence."""
     fitted = {}
@@ -317,8 +344,10 @@ def calibrate_model(path, lines, crops, orand, digits, n):
     every_fit_read = [r for reads in fit_reads.values() for r in reads]
     marks_read = read_pages(engine, marks_pages(FIT_SEED, MARKS_PAGES))
     context, context_digits = fit_context(every_fit_read + marks_read, temperature)
-    readings = fit_readings(every_fit_read, calibration.Calibration(temperature, (), tuple(context)))
-    cal = calibration.Calibration.of({"calibration": {"temperature": temperature, "readings": readings, "context": context}})
+    whole, whole_digits = fit_whole(every_fit_read + marks_read, temperature)
+    readings = fit_readings(every_fit_read, calibration.Calibration(temperature, (), tuple(context), tuple(whole)))
+    cal = calibration.Calibration.of({"calibration": {"temperature": temperature, "readings": readings,
+                                                      "context": context, "whole": whole}})
     return {
         "temperature": round(temperature, 4),
         "rule": "the temperature whose worst expected calibration error over the fit sets is least",
@@ -327,6 +356,9 @@ def calibrate_model(path, lines, crops, orand, digits, n):
         "context": context,
         "context_fitted_on": {"digits": context_digits, "pages of marks": len(marks_read),
                               "pages of digits": len(every_fit_read)},
+        "whole": whole,
+        "whole_fitted_on": {"digits": whole_digits, "pages of marks": len(marks_read),
+                            "pages of digits": len(every_fit_read)},
         "readings": readings,
         "readings_fitted_on": {name: len(reads) for name, reads in fit_reads.items()},
         "readings_check": assess_readings({**fit_reads, **check_reads}, cal),

@@ -106,6 +106,51 @@ def test_a_card_states_the_calibration_or_leaves_the_model_as_it_is():
     assert calibration.Calibration().digit(np.array([0.5, 0.5])) == pytest.approx([0.5, 0.5])
 
 
+def _digit(value, probability, crop):
+    from handwriting.engine.reading import Box, Digit
+
+    return Digit(value, probability, (), Box(0, 0, 10, 10), 0, crop)
+
+
+def _stroke_crop():
+    crop = np.zeros((28, 28), np.uint8)
+    crop[4:24, 13:15] = 255
+    return crop
+
+
+def test_whole_features_weigh_the_digit_models_word_on_the_line_readers_digit():
+    answers = np.full((2, 11), 0.01)
+    answers[0, 7], answers[1, model_io.NOT_A_DIGIT] = 0.9, 0.9
+    blot = np.full((28, 28), 255, np.uint8)
+    features = calibration.whole_features([0.99, 0.99], [7, 7], answers, [_stroke_crop(), blot])
+    assert features.shape == (2, calibration.WHOLE_WEIGHTS - 1)
+    assert features[0, 0] == features[1, 0] == pytest.approx(calibration.logit(0.99))
+    assert features[0, 1] == pytest.approx(calibration.logit(0.9)) and features[1, 1] == pytest.approx(calibration.logit(0.01))
+    assert features[0, 2] == pytest.approx(calibration.logit(0.01)) and features[1, 2] == pytest.approx(calibration.logit(0.9))
+    assert features[0, 3] == pytest.approx(2.0, abs=0.2) and features[1, 3] > 10  # a 2-px stroke; a blot as wide as itself
+    assert features[0, 4] == pytest.approx(40 / 784) and features[1, 4] == 1.0
+
+
+def test_a_line_readers_digit_the_digit_model_refuses_comes_down():
+    # Weights that trust only the digit model's word on the crop: one digit it reads as the line
+    # reader did stays sure, one it finds no digit goes below half.
+    weights = (0.0, 0.0, 1.0, -1.0, 0.0, 0.0)
+    stated = calibration.Calibration.of({"calibration": {"temperature": 1.0, "whole": list(weights)}})
+    assert stated.whole == weights
+    answers = np.full((2, 11), 0.01)
+    answers[0, 3], answers[1, model_io.NOT_A_DIGIT] = 0.9, 0.9
+    digits = [_digit(3, 0.99, _stroke_crop()), _digit(3, 0.99, _stroke_crop())]
+    kept, refused = stated.in_whole(digits, answers)
+    assert kept.probability > 0.99 and refused.probability < 0.01
+    assert (kept.digit, kept.box, refused.digit) == (3, digits[0].box, 3)
+    assert calibration.Calibration().in_whole(digits, answers) == digits  # nothing stated: as read
+
+
+def test_a_card_with_whole_weights_of_the_wrong_length_states_nothing():
+    for whole in ([1.0, 2.0], [0.0, float("nan"), 0.0, 0.0, 0.0, 0.0]):
+        assert calibration.Calibration.of({"calibration": {"temperature": 1.0, "whole": whole}}) == calibration.Calibration()
+
+
 @pytest.fixture(scope="module")
 def real_crops():
     """Writers the shipped model never trained on: USPS test to fit, ARDIS IV test held out."""

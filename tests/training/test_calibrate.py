@@ -1,0 +1,28 @@
+"""The calibration fits on tiny reads: the line reader's digits weighed by the digit model's word."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from handwriting.engine import calibration
+from handwriting.training import calibrate
+
+
+def _read(digit_model_agrees, right):
+    """A read whose one digit the line reader read surely, and the digit model either read the same
+    on its crop or found no digit there."""
+    crop = np.zeros((28, 28), np.uint8)
+    crop[4:24, 13:15] = 255
+    answer = np.full(11, 0.01)
+    answer[3 if digit_model_agrees else 10] = 0.9
+    features = calibration.whole_features([0.99], [3], answer[None], [crop])
+    return SimpleNamespace(whole_raw=answer[None], digits=[3], digit_right=[right],
+                           whole_features=lambda temperature: features)
+
+
+def test_fit_whole_learns_that_a_digit_the_digit_model_refuses_is_wrong():
+    reads = [_read(True, True)] * 40 + [_read(True, False)] * 4 + [_read(False, False)] * 40 + [_read(False, True)] * 4
+    reads.append(SimpleNamespace(whole_raw=None, digits=[1], digit_right=[True]))  # not read whole: left out
+    weights, digits = calibrate.fit_whole(reads, 1.0)
+    assert digits == 88 and len(weights) == calibration.WHOLE_WEIGHTS
+    agreed, refused = (calibration.context_probability(r.whole_features(1.0), weights)[0] for r in reads[:1] + reads[-2:-1])
+    assert agreed > 0.85 and refused < 0.15
