@@ -199,7 +199,8 @@ class Recognizer:
         """The surest reading of a page that may have been photographed turned: the layout of the
         marks found upright, or the model's votes in one call, choose the turns worth reading again
         in full (orientation.candidates), and the surest turn's reading replaces `attempt`'s only
-        when sure itself and clearly surer (orientation.surer). Each turn is a read of its own,
+        when sure itself and clearly surer (orientation.surer), a lone digit only when shown surely
+        (orientation.lone_sure). Each turn is a read of its own,
         with the crops of one, within the same deadline; a turn that would pass it is not read."""
         blobs = [blob for line in attempt.found.lines for blob in line]
         upright = attempt.reading
@@ -215,7 +216,8 @@ class Recognizer:
                 turned.append(self.read_at(decoded, degrees, budget))
         except TooComplex:
             pass
-        best = max(turned, key=lambda reading: reading.confidence, default=upright)
+        standing = [reading for reading in turned if orientation.lone_sure([d.probability for d in reading.found])]
+        best = max(standing, key=lambda reading: reading.confidence, default=upright)
         return best if orientation.surer(best.confidence, upright.confidence) else upright
 
     def turn_evidence(self, reading):
@@ -229,7 +231,7 @@ class Recognizer:
     def right_way_up(self, decoded, reading, budget):
         """`reading`, or the page read at the turn the turn judge finds its digits lie at, when it
         finds one (orientation.judged_turn) and that reading is sure and at least as sure
-        (orientation.rather_turned). Asking the judge costs one small call; the page is read again
+        (orientation.rather_turned, orientation.lone_sure). Asking the judge costs one small call; the page is read again
         only when it names a turn."""
         if self.turns is None or len(reading.found) < orientation.JUDGED_DIGITS:
             return reading  # a lone digit never turns a page: the judge is not asked
@@ -241,7 +243,8 @@ class Recognizer:
             turned = self.read_at(decoded, (reading.orientation + judged) % 360, budget)
         except TooComplex:
             return reading
-        return turned if orientation.rather_turned(turned.confidence, reading.confidence) else reading
+        rather = orientation.rather_turned(turned.confidence, reading.confidence)
+        return turned if rather and orientation.lone_sure([d.probability for d in turned.found]) else reading
 
     def read_at(self, decoded, degrees, budget):
         """The Reading of the page turned `degrees` clockwise, read with crops of its own within

@@ -154,3 +154,10 @@ def test_a_turned_photo_with_an_exif_turn_is_read_by_its_tag_not_turned_again(re
     Image.fromarray(np.ascontiguousarray(np.rot90(page, 1))).convert("RGB").save(buffer, "JPEG", quality=95, exif=exif)
     reading = recognizer.read(buffer.getvalue())
     assert reading.digits_text == "".join(map(str, DIGITS)) and reading.orientation == 0
+
+
+def test_a_lone_digit_read_at_a_turn_must_be_shown_very_surely():
+    least = orientation.LONE_SURE
+    assert orientation.lone_sure([least]) and orientation.lone_sure([1.0])
+    assert not orientation.lone_sure([least - 0.01])  # a blot read as a 0 at one of four turns
+    assert orientation.lone_sure([0.5, 0.4]) and orientation.lone_sure([])  # rows: the other rules decide
