@@ -9,7 +9,10 @@ stays bounded however long the batch, and results come back as they are read, in
 Dask's nanny starts each worker with MALLOC_TRIM_THRESHOLD_=65536 by default; that pins glibc's
 mmap threshold at 128 KiB, so every image-sized array is mapped and faulted in afresh, and a read
 costs 15-30 % more than in a plain process (one worker, 100 stress images, three runs each).
-DASK_WORKER_CONFIG leaves the variable unset; a real cluster's workers need the same setting.
+Each worker also samples its running thread's stack every 10 ms for Dask's profile page, which
+left a 2-worker cluster 15-29 % behind two plain worker processes on 1,000 images (0-9 % without).
+DASK_WORKER_CONFIG leaves the variable unset and the profiler off; a real cluster's workers need
+the same settings.
 """
 import multiprocessing
 from concurrent import futures
@@ -22,7 +25,10 @@ from handwriting.engine.limits import TooComplex
 CHUNK = 8  # inputs per task: a task's overhead (a few ms) stays small beside eight reads
 WINDOW = 3  # tasks in flight per worker: one reading, the next ones already sent
 
-DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}  # None: left unset
+DASK_WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,  # None: left unset
+    "distributed.worker.profile.enabled": False,
+}
 
 _engines = {}  # this process's Recognizers by model path, each loaded on first use
 

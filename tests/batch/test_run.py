@@ -45,9 +45,12 @@ def test_a_local_dask_cluster_of_two_workers_reads_exactly_the_same(batch):
 
 
 @pytest.mark.slow
-def test_the_local_clusters_workers_keep_glibcs_own_mmap_threshold():
+def test_the_local_clusters_workers_keep_glibcs_own_mmap_threshold_and_no_profiler():
+    import dask
     from dask.distributed import Client
 
     with run.local_cluster(2) as cluster, Client(cluster.scheduler_address) as client:
         trim = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        profiling = client.run(dask.config.get, "distributed.worker.profile.enabled")
     assert len(trim) == 2 and set(trim.values()) == {None}
+    assert len(profiling) == 2 and set(profiling.values()) == {False}
