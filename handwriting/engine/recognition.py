@@ -137,8 +137,8 @@ class Recognizer:
                                                 line_agrees, [d.crop for d in digits])
                 digits = self.calibration.in_context(digits, evidence)
             elif opinion == whole_lines.WHOLE and self.calibration.whole:
-                answers = self.calibration.digit(self.classify(np.array([d.crop for d in digits], np.uint8), budget))
-                digits = self.calibration.in_whole(digits, answers)
+                crops = np.array([d.crop for d in digits], np.uint8)
+                digits = self.calibration.in_whole(digits, self.calibration.digit(self.classify(crops, budget)))
         kept = _not_stray(digits)
         digits = [digit for digit, keep in zip(digits, kept) if keep]
         if evidence is not None:
@@ -231,8 +231,8 @@ class Recognizer:
     def right_way_up(self, decoded, reading, budget):
         """`reading`, or the page read at the turn the turn judge finds its digits lie at, when it
         finds one (orientation.judged_turn) and that reading is sure and at least as sure
-        (orientation.rather_turned, orientation.lone_sure). Asking the judge costs one small call; the page is read again
-        only when it names a turn."""
+        (orientation.rather_turned, orientation.lone_sure). Asking the judge costs one small call;
+        the page is read again only when it names a turn."""
         if self.turns is None or len(reading.found) < orientation.JUDGED_DIGITS:
             return reading  # a lone digit never turns a page: the judge is not asked
         judged = orientation.judged_turn(self.turn_evidence(reading), len(reading.found))
