@@ -3,7 +3,7 @@ white on black, the longest side 20 px, the centre of mass at the centre, stroke
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from handwriting.engine.normalisation import to_mnist
 
@@ -133,8 +133,12 @@ def test_weaker_ink_stays_weaker_than_the_core():
     points=st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=6),
     thickness=st.floats(0.01, 0.2),
 )
+@example(size=(21, 21), points=[(0.0, 0.5), (1.0, 0.0), (0.0, 0.0), (0.0, 1.0)], thickness=0.125)
 def test_any_stroke_is_centred_with_its_longest_side_20(size, points, thickness):
-    """Any pen path of any size and weight: mass centred within 1 px, longest side 20 +- 1."""
+    """Any pen path of any size and weight: longest side 20 +- 1, mass centred within 1 px, or,
+    where its mass lies so far to one side that centring it would push ink out of the field (a
+    bar along the top, a stroke down the left and a diagonal between: mass 4.7 px from the top of
+    its 20), as near the middle as the field allows: its ink touches the opposite edge."""
     height, width = size
     mask = np.zeros((height, width), np.uint8)
     path = np.array([[x * (width - 1), y * (height - 1)] for x, y in points], np.int32)
@@ -142,4 +146,7 @@ def test_any_stroke_is_centred_with_its_longest_side_20(size, points, thickness)
     digit = to_mnist(mask)
     assert digit.shape == (28, 28) and digit.dtype == np.uint8
     assert 19 <= max(ink_size(digit)) <= 21
-    assert centre_of_mass(digit) == pytest.approx((14, 14), abs=1)
+    rows, columns = np.nonzero(digit)
+    for mass, ink in zip(centre_of_mass(digit), (rows, columns)):
+        pushed_to_an_edge = (mass < 13 and ink.max() >= 26) or (mass > 15 and ink.min() <= 1)
+        assert abs(mass - 14) <= 1 or pushed_to_an_edge, (mass, ink.min(), ink.max())
