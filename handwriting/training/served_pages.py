@@ -5,7 +5,9 @@ its neighbours and normalised; a single digit normalised in isolation has been t
 Pages are composed by the stress generator (every upright condition in turn) from TRAINING digits
 only and read by the engine as it reads uploads. Each crop is labelled by where it lies: the digit
 whose box it matches, or "not one digit" where it holds no digit (a currency mark, a separator, a
-stray stroke) or two of them (a merged pair), which the model must learn to refuse.
+stray stroke) or two of them (a merged pair), which the model must learn to refuse. Pages of marks
+that hold no digit at all (pages/marks.py: scribbles, blots, hatching, shadows, letters) add the
+marks the engine takes for digits there, every crop of them "not one digit".
 """
 import multiprocessing
 from pathlib import Path
@@ -21,6 +23,8 @@ MATCH = 0.5  # a crop whose box and a digit's overlap by this share of their uni
 APART = 0.1  # a crop covering under this share of every digit's box holds none
 SOURCE = "engine-cut crops of composed pages"  # the model card's name for them ...
 SOURCE_NOT_DIGITS = "engine-cut crops of composed pages: not one digit"  # ... and for those that hold no digit
+SOURCE_MARKS = "engine-cut crops of pages of marks: not one digit"  # ... and for the pages that hold none
+LICENCE_MARKS = "drawn here (pages/marks.py), from no outside data"  # what those pages owe to others
 
 
 def training_digits(splits):
@@ -37,12 +41,15 @@ def training_digits(splits):
     )
 
 
-def page_plan(pages, seed):
-    """(condition, page seed, index) of each page: the upright conditions in turn."""
-    from handwriting.pages import stress
+def page_plan(pages, seed, marks=0):
+    """(kind of page, condition, page seed, index) of each page: `pages` stress pages, the upright
+    conditions in turn, then `marks` pages of marks, their kinds in turn."""
+    from handwriting.pages import marks as mark_pages, stress
 
     upright = [c for c in stress.CONDITIONS if c not in stress.TURNED]
-    return [(upright[i % len(upright)], PAGE_SEED + seed, i // len(upright)) for i in range(pages)]
+    kinds = list(mark_pages.KINDS)
+    return [("stress", upright[i % len(upright)], PAGE_SEED + seed, i // len(upright)) for i in range(pages)] + \
+        [("marks", kinds[i % len(kinds)], PAGE_SEED + seed, i // len(kinds)) for i in range(marks)]
 
 
 def labelled_crops(reading, expected, boxes):
@@ -82,24 +89,30 @@ def _start(model_path, digits):
 
 
 def _read(plan):
-    from handwriting.pages import stress
+    from handwriting.pages import marks, stress
 
     engine, digits = _worker["engine"], _worker["digits"]
-    crops, labels = [np.zeros((0, 28, 28), np.uint8)], [np.zeros(0, np.uint8)]
-    for condition, seed, index in plan:
-        sample = stress.generate(condition, digits, seed, index)
-        x, y = labelled_crops(engine.read_upright(sample.image_bytes).reading, sample.expected, sample.meta["boxes"])
+    crops, labels, on_marks = [np.zeros((0, 28, 28), np.uint8)], [np.zeros(0, np.uint8)], [np.zeros(0, bool)]
+    for kind, condition, seed, index in plan:
+        if kind == "marks":
+            sample, expected, boxes = marks.generate(condition, seed, index), "", []
+        else:
+            sample = stress.generate(condition, digits, seed, index)
+            expected, boxes = sample.expected, sample.meta["boxes"]
+        x, y = labelled_crops(engine.read_upright(sample.image_bytes).reading, expected, boxes)
         crops.append(x)
         labels.append(y)
-    return np.concatenate(crops), np.concatenate(labels)
+        on_marks.append(np.full(len(y), kind == "marks"))
+    return np.concatenate(crops), np.concatenate(labels), np.concatenate(on_marks)
 
 
-def served_crops(model_path, digits, pages, seed, workers=2):
-    """(crops, labels) cut by the engine (with the model at `model_path`) from `pages` composed pages,
-    read upright in `workers` processes; the same arguments give the same crops."""
-    plan = page_plan(pages, seed)
+def served_crops(model_path, digits, pages, seed, workers=2, marks=0):
+    """(crops, labels, from a page of marks) cut by the engine (with the model at `model_path`) from
+    `pages` composed pages and `marks` pages of marks, read upright in `workers` processes; the same
+    arguments give the same crops."""
+    plan = page_plan(pages, seed, marks)
     chunks = [plan[i: i + CHUNK] for i in range(0, len(plan), CHUNK)]
     context = multiprocessing.get_context("spawn")  # a forked TensorFlow would hang
     with context.Pool(workers, _start, (Path(model_path), digits)) as pool:
         parts = pool.map(_read, chunks)
-    return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+    return tuple(np.concatenate(part) for part in zip(*parts))

@@ -60,8 +60,11 @@ def build_parser():
     add("--served-pages", type=int, default=0, metavar="N",
         help="also learn from the crops the engine cuts from N pages composed from the training digits "
              "under the stress conditions, in served_pages.py (default: %(default)s, none)")
+    add("--served-marks", type=int, default=0, metavar="N",
+        help="also learn that the marks the engine takes for digits on N pages of marks holding no digit "
+             "(scribbles, blots, hatching, shadows, letters) are not one digit (default: %(default)s, none)")
     add("--workers", type=int, default=2, metavar="N",
-        help="processes that read the --served-pages (default: %(default)s)")
+        help="processes that read the --served-pages and --served-marks (default: %(default)s)")
     add("--no-augment", action="store_true",
         help="train on the plain images (default: off: each image is distorted anew every epoch)")
     return parser
@@ -72,8 +75,9 @@ def parse_args(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.workers < 1 or args.served_pages < 0:
-        parser.error("--epochs, --batch-size and --workers must be positive, --served-pages not negative")
+    if args.epochs < 1 or args.batch_size < 1 or args.workers < 1 or min(args.served_pages, args.served_marks) < 0:
+        parser.error("--epochs, --batch-size and --workers must be positive, --served-pages and --served-marks "
+                     "not negative")
     cli.check_model_out(parser, args.out, args.force)
     args.sets = [name for name in args.sets.split(",") if name]
     refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
@@ -205,15 +209,20 @@ def training_sets(args, data):
     (x_train, y_train), held = split(data, args.seed, args.subset)
     trained = mix.training_mix((x_train, y_train), args.data_root, args.sets, args.seed)
     x, y, sources = trained.x, trained.y, dict(trained.sources)
-    if args.served_pages:
+    if args.served_pages or args.served_marks:
         from handwriting.training import served_pages
 
         digits = served_pages.training_digits(trained.splits)
         cutter = args.init or config.settings().model_path
-        crops, labels = served_pages.served_crops(cutter, digits, args.served_pages, args.seed, args.workers)
+        crops, labels, on_marks = served_pages.served_crops(cutter, digits, args.served_pages, args.seed,
+                                                            args.workers, args.served_marks)
         x, y = np.concatenate([x, crops]), np.concatenate([y, labels.astype(y.dtype)])
-        refused = int(np.count_nonzero(labels == model_io.NOT_A_DIGIT))
-        sources[served_pages.SOURCE], sources[served_pages.SOURCE_NOT_DIGITS] = len(crops) - refused, refused
+        refused = int(np.count_nonzero(labels[~on_marks] == model_io.NOT_A_DIGIT))
+        if args.served_pages:
+            sources[served_pages.SOURCE] = int(np.count_nonzero(~on_marks)) - refused
+            sources[served_pages.SOURCE_NOT_DIGITS] = refused
+        if args.served_marks:
+            sources[served_pages.SOURCE_MARKS] = int(np.count_nonzero(on_marks))
     if args.subset:
         pick = np.random.default_rng(args.seed).permutation(len(x))[: args.subset]
         x, y = x[pick], y[pick]
@@ -256,11 +265,12 @@ def metadata(args, model, history, run, scores, sha256):
     """The model card: what the model learned from (with each set's licence), how it was chosen
     and what it scores on writers it never saw. `run` is (sources, training images, seconds);
     `scores` is (the chosen epoch's per-set validation accuracies, MNIST test accuracy)."""
-    from handwriting.training import datasets
+    from handwriting.training import datasets, served_pages
 
     sources, images, wall = run
     validation, accuracy = scores
-    learned = [{"set": name, "images": count, "licence": datasets.LICENCES.get(name, "composed here from the sets above")}
+    licences = {**datasets.LICENCES, served_pages.SOURCE_MARKS: served_pages.LICENCE_MARKS}
+    learned = [{"set": name, "images": count, "licence": licences.get(name, "composed here from the sets above")}
                for name, count in sources.items()]
     return {
         "name": args.out.stem,

@@ -5,7 +5,7 @@ import numpy as np
 
 from handwriting.engine import model_io
 from handwriting.engine.reading import Box, Digit, Reading
-from handwriting.pages import stress
+from handwriting.pages import marks, stress
 from handwriting.training import datasets, mix, served_pages
 
 
@@ -22,10 +22,19 @@ BOXES = [[[10, 10, 20, 30], [40, 10, 20, 30]], [[10, 60, 20, 30]]]  # each digit
 def test_the_plan_takes_each_upright_condition_in_turn_far_from_the_benchmark_seeds():
     upright = [c for c in stress.CONDITIONS if c not in stress.TURNED]
     plan = served_pages.page_plan(2 * len(upright) + 1, seed=3)
-    assert [c for c, _, _ in plan[: len(upright)]] == upright
-    assert plan[len(upright)] == (upright[0], served_pages.PAGE_SEED + 3, 1)
-    assert all(seed == served_pages.PAGE_SEED + 3 and seed > 2 for _, seed, _ in plan)
+    assert [c for _, c, _, _ in plan[: len(upright)]] == upright
+    assert plan[len(upright)] == ("stress", upright[0], served_pages.PAGE_SEED + 3, 1)
+    assert all(kind == "stress" and seed == served_pages.PAGE_SEED + 3 and seed > 2 for kind, _, seed, _ in plan)
     assert len(set(plan)) == len(plan)
+
+
+def test_pages_of_marks_follow_the_stress_pages_each_kind_in_turn_far_from_the_benchmark_seeds():
+    plan = served_pages.page_plan(3, seed=0, marks=len(marks.KINDS) + 2)
+    assert [kind for kind, _, _, _ in plan] == ["stress"] * 3 + ["marks"] * (len(marks.KINDS) + 2)
+    on_marks = plan[3:]
+    assert [c for _, c, _, _ in on_marks] == [*marks.KINDS, *list(marks.KINDS)[:2]]
+    assert [index for _, _, _, index in on_marks] == [0] * len(marks.KINDS) + [1, 1]
+    assert all(seed == served_pages.PAGE_SEED and seed > 2 for _, _, seed, _ in on_marks)
 
 
 def test_each_crop_matching_a_digits_box_is_labelled_with_that_digit():
