@@ -41,6 +41,15 @@ def test_every_shipped_model_is_listed_with_its_metadata(client, spec):
         assert rows[name]["trained"] == meta["date"]
 
 
+def test_every_shipped_card_names_what_its_model_learned_from_never_ardis():
+    cards = sorted((config.ROOT / "models").rglob("*.json"))
+    assert len(cards) >= 6
+    for card in cards:
+        learned = json.loads(card.read_text())["trained_on"]
+        assert learned and all(entry["set"] and entry["licence"] for entry in learned), card
+        assert "ardis" not in json.dumps(learned).lower(), card
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_model_reads_with_model_option(client, spec, digits_png, name):
     body = conforms(spec, client.post(URL, data=upload(digits_png, model=name)))
