@@ -3,6 +3,7 @@ import copy
 import dataclasses
 import math
 import threading
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -92,13 +93,11 @@ class Recognizer:
 
     def read_decoded(self, decoded, min_confidence=0.0, budget=None):
         """Segment, cut and classify a decoded image, its deadline checked between the steps; a
-        reading less sure than the settings' turn_below is tried on the page turned (read_turned), and
-        any reading whose digits the turn judge finds turned is tried at that turn (right_way_up)."""
+        reading less sure than the settings' turn_below, or one that left marks unread, is tried on
+        the page turned (read_turned), and any reading whose digits the turn judge finds turned is
+        tried at that turn (right_way_up)."""
         budget = budget or self.budget()
-        attempt = self.read_as_it_is(decoded, budget)
-        reading = attempt.reading
-        if reading.confidence < self.settings.turn_below:
-            reading = self.read_turned(decoded, attempt, budget)
+        reading = self.read_turned(decoded, self.read_as_it_is(decoded, budget), budget)
         return self.right_way_up(decoded, reading, budget).filtered(min_confidence)
 
     def read_as_it_is(self, decoded, budget):
@@ -196,14 +195,20 @@ class Recognizer:
         return digits, opinion, confirmed, line_agrees
 
     def read_turned(self, decoded, attempt, budget):
-        """The surest reading of a page that may have been photographed turned: the layout of the
-        marks found upright, or the model's votes in one call, choose the turns worth reading again
-        in full (orientation.candidates), and the surest turn's reading replaces `attempt`'s only
-        when sure itself and clearly surer (orientation.surer), a lone digit only when shown surely
-        (orientation.lone_sure). Each turn is a read of its own,
-        with the crops of one, within the same deadline; a turn that would pass it is not read."""
+        """The surest reading of a page that may have been photographed turned. `attempt`'s reading
+        stands when it is at least the settings' turn_below sure and read every mark found
+        (orientation.unread_marks). Else the layout of the marks found upright, or the model's votes
+        in one call, choose the turns worth reading again in full (orientation.candidates). An unsure
+        reading gives way to the surest turn's when that is sure itself and clearly surer
+        (orientation.surer); a sure one only to a turn's that reads more of the marks, surely
+        (orientation.reads_more). A lone digit at a turn counts only when shown surely
+        (orientation.lone_sure). Each turn is a read of its own, with the crops of one, within the
+        same deadline; a turn that would pass it is not read."""
         blobs = [blob for line in attempt.found.lines for blob in line]
         upright = attempt.reading
+        sure = upright.confidence >= self.settings.turn_below
+        if sure and not orientation.unread_marks(len(upright.found), len(blobs)):
+            return upright
 
         def votes_of_marks():
             return orientation.votes(self.classify(orientation.blob_crops(blobs), budget))
@@ -217,8 +222,10 @@ class Recognizer:
         except TooComplex:
             pass
         standing = [reading for reading in turned if orientation.lone_sure([d.probability for d in reading.found])]
-        best = max(standing, key=lambda reading: reading.confidence, default=upright)
-        return best if orientation.surer(best.confidence, upright.confidence) else upright
+        if sure:
+            standing = [r for r in standing if orientation.reads_more(len(r.found), r.confidence, len(upright.found))]
+        best = max(standing, key=attrgetter("confidence"), default=upright)
+        return best if sure or orientation.surer(best.confidence, upright.confidence) else upright
 
     def turn_evidence(self, reading):
         """The turn judge's evidence, per quarter turn, that the digits of `reading` lie turned

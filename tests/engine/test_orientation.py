@@ -1,5 +1,6 @@
 """Turned pages: quarter turns, the marks' votes and the rule that lets a turned reading win, on tiny
 arrays; then pages composed from MNIST test digits, turned each way, read upright by the real model."""
+import dataclasses
 import io
 
 import numpy as np
@@ -113,6 +114,18 @@ def test_a_reading_of_lines_of_one_digit_reads_like_a_column():
     assert orientation.column([1, 1, 2]) and not orientation.column([3, 1]) and not orientation.column([1])
 
 
+def test_a_reading_with_fewer_digits_than_marks_left_marks_unread():
+    assert orientation.unread_marks(2, 3) and not orientation.unread_marks(3, 3)
+    assert not orientation.unread_marks(4, 3)  # touching digits: one mark cut in two
+
+
+def test_a_turned_reading_replaces_a_sure_one_only_reading_more_surely():
+    sure = orientation.READ_MORE_SURE
+    assert orientation.reads_more(4, sure, 2) and orientation.reads_more(3, 1.0, 2)
+    assert not orientation.reads_more(4, sure - 0.01, 2)  # marks on their side read unsurely
+    assert not orientation.reads_more(2, 1.0, 2)  # as many digits: the page stays as it came
+
+
 def test_a_turned_reading_must_be_sure_and_clearly_surer():
     assert orientation.surer(0.9, 0.9 - 2 * orientation.LEAD)
     assert not orientation.surer(0.9, 0.9 - orientation.LEAD / 2)
@@ -161,3 +174,40 @@ def test_a_lone_digit_read_at_a_turn_must_be_shown_very_surely():
     assert orientation.lone_sure([least]) and orientation.lone_sure([1.0])
     assert not orientation.lone_sure([least - 0.01])  # a blot read as a 0 at one of four turns
     assert orientation.lone_sure([0.5, 0.4]) and orientation.lone_sure([])  # rows: the other rules decide
+
+
+def _column(mnist, labels, gap=14, margin=30):
+    """MNIST test digits, black on white, one under the other: lines of one digit each."""
+    tiles = [255 - mnist.x_test[int(np.flatnonzero(mnist.y_test == label)[0])] for label in labels]
+    canvas = np.full((2 * margin + len(tiles) * (28 + gap) - gap, 28 + 2 * margin), 255, np.uint8)
+    for i, tile in enumerate(tiles):
+        canvas[margin + i * (28 + gap):margin + i * (28 + gap) + 28, margin:margin + 28] = tile
+    return canvas
+
+
+@pytest.fixture
+def tried(recognizer, monkeypatch):
+    """The turns the engine reads a page at, the reads themselves real."""
+    turns, read_at = [], recognizer.read_at
+
+    def spy(decoded, degrees, budget):
+        turns.append(degrees)
+        return read_at(decoded, degrees, budget)
+
+    monkeypatch.setattr(recognizer, "read_at", spy)
+    return turns
+
+
+def test_a_sure_reading_of_every_mark_is_tried_at_no_turn_and_any_other_at_the_candidates(recognizer, mnist, tried):
+    decoded = recognizer.decode(png(_column(mnist, [2, 4, 7])))
+    attempt = recognizer.read_as_it_is(decoded, recognizer.budget())
+    marks = sum(len(line) for line in attempt.found.lines)
+    reading = attempt.reading
+    assert len(reading.found) == marks and reading.confidence >= recognizer.settings.turn_below
+    assert recognizer.read_turned(decoded, attempt, recognizer.budget()) is reading and tried == []
+    unsure = attempt._replace(reading=dataclasses.replace(reading, ceiling=0.0))
+    recognizer.read_turned(decoded, unsure, recognizer.budget())
+    assert tried == [90, 270]
+    one_unread = attempt._replace(reading=dataclasses.replace(reading, found=reading.found[1:]))
+    recognizer.read_turned(decoded, one_unread, recognizer.budget())
+    assert tried == [90, 270, 90, 270]
