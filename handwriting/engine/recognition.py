@@ -237,12 +237,13 @@ class Recognizer:
 
     def right_way_up(self, decoded, reading, budget):
         """`reading`, or the page read at the turn the turn judge finds its digits lie at, when it
-        finds one (orientation.judged_turn) and that reading is sure and at least as sure
-        (orientation.rather_turned, orientation.lone_sure). Asking the judge costs one small call;
-        the page is read again only when it names a turn."""
+        finds one (orientation.judged_turn) and that reading is sure and clearly surer, or the judge
+        very sure (orientation.rather_turned, orientation.lone_sure). Asking the judge costs one
+        small call; the page is read again only when it names a turn."""
         if self.turns is None or len(reading.found) < orientation.JUDGED_DIGITS:
             return reading  # a lone digit never turns a page: the judge is not asked
-        judged = orientation.judged_turn(self.turn_evidence(reading), len(reading.found))
+        evidence = self.turn_evidence(reading)
+        judged = orientation.judged_turn(evidence, len(reading.found))
         if not judged:
             return reading
         try:
@@ -250,7 +251,7 @@ class Recognizer:
             turned = self.read_at(decoded, (reading.orientation + judged) % 360, budget)
         except TooComplex:
             return reading
-        rather = orientation.rather_turned(turned.confidence, reading.confidence)
+        rather = orientation.rather_turned(turned.confidence, reading.confidence, evidence[judged // 90])
         return turned if rather and orientation.lone_sure([d.probability for d in turned.found]) else reading
 
     def read_at(self, decoded, degrees, budget):

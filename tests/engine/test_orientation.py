@@ -103,11 +103,12 @@ def test_a_lone_digit_never_turns_a_page():
     assert orientation.judged_turn(sure, orientation.JUDGED_DIGITS - 1) == 0
 
 
-def test_a_reading_at_the_judged_turn_must_be_sure_and_at_least_as_sure():
-    sure = orientation.TURNED_SURE
-    assert orientation.rather_turned(sure, sure) and orientation.rather_turned(0.9, 0.2)
-    assert not orientation.rather_turned(0.8, 0.81)
-    assert not orientation.rather_turned(sure - 0.01, 0.0)  # marks turned into digits, unsurely
+def test_a_reading_at_the_judged_turn_must_be_sure_and_clearly_surer_unless_the_judge_is_sure():
+    sure, lead, weak, strong = orientation.TURNED_SURE, orientation.LEAD, orientation.TURN_EVIDENCE, orientation.JUDGE_SURE
+    assert orientation.rather_turned(0.9, 0.9 - 2 * lead, weak) and orientation.rather_turned(sure, 0.0, weak)
+    assert not orientation.rather_turned(0.99, 0.98, weak)  # an upright amount, turned over as sure
+    assert orientation.rather_turned(0.99, 0.99, strong) and orientation.rather_turned(sure, 1.0, strong)
+    assert not orientation.rather_turned(sure - 0.01, 0.0, strong)  # marks turned into digits, unsurely
 
 
 def test_a_reading_of_lines_of_one_digit_reads_like_a_column():
