@@ -14,8 +14,9 @@ often surely (a 7 as a 5, a 6 as a 9): neither layout nor confidence tells. A sm
 the turn judge (handwriting.training.turns), says of each digit read by how many quarter turns it
 lies turned; the page is read at another turn only when the digits together say so
 (`turn_evidence`, `judged_turn`), and that reading replaces the first when it is sure and clearly
-surer, or merely sure when the judge is very sure (`rather_turned`). A 0, 1 or 8 looks alike turned over and the judge says so, so a page of those alone
-stays; so does a lone digit, which may be a 6 or a 9.
+surer, or merely sure when the judge is very sure (`rather_turned`). A 0, 1 or 8 looks alike turned
+over and the judge says so, so a page of those alone stays; so does a lone digit, which may be a 6
+or a 9.
 
 A page lying sideways may also read surely: the digit model refuses most digits lying on their
 side and shows the one or two it keeps surely. Such a reading leaves marks unread
@@ -51,8 +52,8 @@ QUARTERS = 4  # the turn judge's classes: class k, a crop lying k quarter turns 
 # right amounts wrong (5000, 26675, 5558 read 0005, 56993, 8555) and none right. Of 4-6 and 7-10,
 # TURN_EVIDENCE is the least that, asking a judged turn's reading to be clearly surer (`surer`),
 # changed no upright reading of either set; JUDGE_SURE lies one above the most evidence a right
-# upright reading had that its path would turn (7.96, the amount 5558), where upside-down pages the
-# digit model reads as surely either way (6 and 9, 7 and 5) show 7-16.
+# upright reading had that its path would turn (7.96, the amount 5558). The cost: upside-down pages
+# the digit model reads as surely either way (6 and 9, 7 and 5) with evidence under 9 stay as they came.
 # TURNED_SURE was chosen on the pages of marks that are no digits at seed 1 (bench --marks): the
 # judge turned letters into sure digits; 0.6 is the least that kept those pages within half a point
 # of the engine without a judge (0.5: 1.4 points above), at a cost of 7 turned pages of 300.
