@@ -145,6 +145,17 @@ def test_a_digit_is_added_only_between_the_digits_the_cut_search_read():
     assert not whole_lines.between(inside, (10, 0, 30, 10), line, 0.5)  # the same spans, half the scale: 42 > 38
 
 
+def test_digits_beyond_the_cut_search_are_added_only_when_more_than_1s():
+    assert whole_lines.beyond_ones("145000", "14")  # the zeros the cut search kept as one mark
+    assert whole_lines.beyond_ones("9255", "925")
+    assert not whole_lines.beyond_ones("17172", "7172")  # a form box's side on the left
+    assert not whole_lines.beyond_ones("14641", "464")  # ... and on both sides
+    assert not whole_lines.beyond_ones("1", "")
+    line = [Digit(digit, 0.9, (), Box(20 + 10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
+    tail = sequence.LineText("500", 0.9, ((0, 4), (8, 12), (30, 34)), (0.9,) * 3)  # centres 22, 30, 52
+    assert whole_lines.concur(tail, tail, line, (20, 0, 60, 20), 1.0)
+
+
 def test_the_line_reader_may_leave_out_only_the_1s_the_cut_search_read():
     assert whole_lines.without_ones("4670", "46170")  # a separator inside, read as a 1
     assert whole_lines.without_ones("2160", "12160")  # a stroke before the amount
