@@ -226,9 +226,15 @@ NOISE = {
 
 @pytest.mark.parametrize("kind", NOISE)
 def test_pure_noise_is_200(watch, kind):
-    """Noise may look like anything, even like digits; the contract is a 200 with a valid body."""
+    """Noise may look like anything, even like digits; the contract is a 200 with a valid body. Salt
+    and pepper makes some 280 marks, read at three turns in about 2 s of the 2.5 s budget on an idle
+    core, so on a busy machine it may be refused as too complex instead, as test_limits allows."""
     noise = NOISE[kind](np.random.default_rng(7))
-    read(upload(watch, encoded(Image.fromarray(noise), "PNG"), "noise.png"))
+    answer = upload(watch, encoded(Image.fromarray(noise), "PNG"), "noise.png")
+    if answer[0] == 422:
+        refused(answer, 422, "too_complex")
+    else:
+        read(answer)
 
 
 def test_a_one_pixel_high_dark_strip_is_200(watch):
