@@ -41,7 +41,9 @@ def glyph(rng, source, height, width):
     if width is not None:
         factor = SKELETON_HEIGHT / (np.ptp(ys) + 1)
         big = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC) > 128
-        skeleton = _thin(big) if big.any() else big
+        skeleton = _thin(big)
+        if not skeleton.any():  # thinning erases a filled square whole (one Swiss "0" is one): pen it as it is
+            skeleton = big
         grey = cv2.distanceTransform((~skeleton).astype(np.uint8), cv2.DIST_L2, 5)
     scale = height * rng.uniform(1 - HEIGHT_JITTER, 1 + HEIGHT_JITTER) / ((np.ptp(ys) + 1) * factor)
     theta = np.deg2rad(rng.uniform(-TILT_DEG, TILT_DEG))
