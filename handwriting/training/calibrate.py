@@ -9,9 +9,10 @@ Fits, on data no model trained on and nothing scores them on, and writes into ea
 - the line reader's temperature (its own card), on ORAND-CAR-A's selection split, the strings held
   out of its training to choose it (never its validation split);
 - each digit's probability in the context of its page (calibration.context_probability: what the
-  line reader confirmed, the "not one digit" class, the shape of its ink), on the digits read from
-  the stress benchmark at seed 1, the ORAND selection split and the pages of non-digit marks of
-  pages/marks.py at seed 1, every digit read on those being wrong;
+  line reader confirmed, the "not one digit" class, the shape of its ink, the share of the page's
+  marks read as digits), on the digits read from the stress benchmark at seed 1, the ORAND
+  selection split and the pages of non-digit marks of pages/marks.py at seed 1, every digit read on
+  those being wrong;
 - on the same pages, each digit the line reader read in place of the cut search, given what the
   digit model makes of its crop (calibration.whole_features);
 - the reading-level confidence, per what the line reader said of a reading (whole_lines.AGREE, ...),
@@ -122,6 +123,7 @@ class Read:
         text = attempt.reading.digits_text
         self.right = (text.replace("\n", "") if flat else text) == expected
         self.opinion, self.evidence = attempt.opinion, attempt.evidence
+        self.marks = sum(map(len, attempt.found.lines))  # what the page's segmentation found
         self.digit_right = aligned(got, expected_digits)
         # Cut-search digits carry their alternatives; the line reader's carry none and keep the
         # probability its own temperature gave them.
@@ -150,7 +152,7 @@ class Read:
             return None
         not_a_digit = calibration.scale(self.raw, temperature)[:, model_io.NOT_A_DIGIT]
         evidence = self.evidence._replace(not_a_digit=list(not_a_digit))
-        return calibration.context_features(self.calibrated(temperature), evidence)
+        return calibration.context_features(self.calibrated(temperature), evidence, self.marks)
 
     def whole_features(self, temperature):
         """calibration.whole_features of the digits at `temperature`; None when the line reader's
@@ -158,7 +160,8 @@ class Read:
         if self.whole_raw is None:
             return None
         answers = calibration.scale(self.whole_raw, temperature)
-        return calibration.whole_features(self.line_probabilities, self.digits, answers, self.whole_crops)
+        return calibration.whole_features(self.line_probabilities, self.digits, answers, self.whole_crops,
+                                          self.marks)
 
     def reported(self, cal):
         """Each digit's probability as a reading under `cal` reports it."""
