@@ -23,8 +23,8 @@ FIT_TOLERANCE = 1e-4  # the fit stops when the bracket of log T is this narrow
 TEMPERATURE_STEP = 1.01  # ratio between neighbouring temperatures a fit tries
 RIDGE = 1e-3  # the logistic fit's penalty on its weights
 LOGISTIC_STEPS = 25  # Newton steps of the logistic fit: it converges in well under ten
-CONTEXT_WEIGHTS = 10  # intercept, then one per context feature
-WHOLE_WEIGHTS = 8  # intercept, then one per whole_features feature
+CONTEXT_WEIGHTS = 11  # intercept, then one per context feature
+WHOLE_WEIGHTS = 9  # intercept, then one per whole_features feature
 INK = 127  # a crop's pixels above this are its ink, for the shape features
 READING_CEILINGS = np.round(np.arange(0.30, 1.0001, 0.005), 3)  # the caps a reading-level fit tries
 
@@ -163,27 +163,32 @@ class Evidence(NamedTuple):
     crops: list  # the 28x28 crops: a blot's stroke is as wide as itself, a scribble's ink fills it
 
 
-def context_features(probabilities, evidence, marks):
+class Page(NamedTuple):
+    """What a page's segmentation found, which page_features weigh each of its digits by."""
+    marks: int  # the marks found
+    lines: int  # the lines they lie on
+
+
+def context_features(probabilities, evidence, page):
     """The features of each digit of a page for context_probability: the logit of its calibrated
     probability and of "not one digit", whether the line reader confirmed it and its line, the
     share of the page's digits it confirmed, the shape of its ink (the stroke's width in pixels of
-    the 28x28 crop, and the share of the crop that is ink) and the page's (page_features, of the
-    `marks` its segmentation found)."""
+    the 28x28 crop, and the share of the crop that is ink) and the Page's (page_features)."""
     confirmed = np.asarray(evidence.confirmed, np.float64)
     share = np.full(len(confirmed), confirmed.mean() if len(confirmed) else 0.0)
     return np.column_stack([logit(probabilities), logit(evidence.not_a_digit), confirmed, share,
                             np.asarray(evidence.line_agrees, np.float64), ink_shape(evidence.crops),
-                            page_features(len(confirmed), marks)])
+                            page_features(len(confirmed), page)])
 
 
-def page_features(digits, marks):
-    """Of each of a page's `digits`, what the page says of them all: the share of the `marks` its
-    segmentation found that were read as digits (at most 1), and the log of 1 + how many marks it
-    found. On a page of scribbles, hatching or letters most marks are refused and a few pass as
-    digits, which look to the model and the line reader like any other; on a page of digits nearly
-    every mark is one."""
-    found = max(int(marks), 1)
-    return np.tile([min(digits / found, 1.0), math.log1p(marks)], (digits, 1)).reshape(-1, 2)
+def page_features(count, page):
+    """Of each of a page's `count` digits, what the Page says of them all: the share of its marks
+    read as digits (at most 1), and the logs of 1 + the marks and 1 + the lines found. On a page of
+    scribbles, hatching or letters most marks are refused and they lie on short lines (a median of
+    1.5 marks a line on the pages of marks at seed 1, 4 on the stress pages); the few that pass look
+    like any digit to both models. On a page of digits nearly every mark is read."""
+    row = [min(count / max(page.marks, 1), 1.0), math.log1p(page.marks), math.log1p(page.lines)]
+    return np.tile(row, (count, 1)).reshape(-1, 3)
 
 
 def ink_shape(crops):
@@ -192,17 +197,16 @@ def ink_shape(crops):
     return np.reshape([(stroke_width(crop > INK), float(np.mean(crop > INK))) for crop in crops], (-1, 2))
 
 
-def whole_features(probabilities, digits, answers, crops, marks):
+def whole_features(probabilities, digits, answers, crops, page):
     """The features of each digit the line reader read in place of the cut search, for
     context_probability: the logit of the line reader's probability, of the digit model's
     calibrated probability (`answers`, (N, 11)) of the same digit on the digit's crop and of "not
-    one digit" there, the shape of its ink, and the page's (page_features, of the `marks` its
-    segmentation found). The line reader reads scribbles as sure digits; the digit model, shown
-    each of them alone, often does not."""
+    one digit" there, the shape of its ink, and the Page's (page_features). The line reader reads
+    scribbles as sure digits; the digit model, shown each of them alone, often does not."""
     answers = np.asarray(answers, np.float64).reshape(-1, len(CLASSES))
     same = answers[np.arange(len(answers)), np.asarray(digits, int)]
     return np.column_stack([logit(probabilities), logit(same), logit(answers[:, NOT_A_DIGIT]), ink_shape(crops),
-                            page_features(len(answers), marks)])
+                            page_features(len(answers), page)])
 
 
 def context_probability(features, weights):
@@ -261,13 +265,13 @@ class Calibration:
         """A crop's probabilities (..., 11) as the reading reports them."""
         return scale(probabilities, self.temperature)
 
-    def in_context(self, digits, evidence, marks):
+    def in_context(self, digits, evidence, page):
         """The digits of a page (reading.Digit) with the chance each is right given the page's
-        Evidence and the number of `marks` its segmentation found: the alternatives keep their
-        share of what the digit leaves."""
+        Evidence and what its segmentation found (Page): the alternatives keep their share of what
+        the digit leaves."""
         if not self.context or not digits:
             return digits
-        sure = context_probability(context_features([d.probability for d in digits], evidence, marks), self.context)
+        sure = context_probability(context_features([d.probability for d in digits], evidence, page), self.context)
         found = []
         for digit, probability in zip(digits, sure):
             rest = (1.0 - probability) / max(1.0 - digit.probability, FLOOR)
@@ -275,15 +279,14 @@ class Calibration:
             found.append(dataclasses.replace(digit, probability=float(probability), alternatives=alternatives))
         return found
 
-    def in_whole(self, digits, answers, marks):
+    def in_whole(self, digits, answers, page):
         """The digits the line reader read in place of the cut search (reading.Digit, which carry
         no alternatives) with the chance each is right given the digit model's calibrated `answers`
-        (N, 11) for their crops and the number of `marks` the page's segmentation found
-        (whole_features)."""
+        (N, 11) for their crops and what the page's segmentation found (Page; whole_features)."""
         if not self.whole or not digits:
             return digits
         features = whole_features([d.probability for d in digits], [d.digit for d in digits], answers,
-                                  [d.crop for d in digits], marks)
+                                  [d.crop for d in digits], page)
         sure = context_probability(features, self.whole)
         return [dataclasses.replace(digit, probability=float(p)) for digit, p in zip(digits, sure)]
 

@@ -128,17 +128,17 @@ class Recognizer:
             for (number, piece, _), answer in zip(read, calibrated)
         ]
         opinion, evidence = None, None
-        marks = sum(map(len, found.lines))
+        page = calibration.Page(sum(map(len, found.lines)), len(found.lines))
         if self.lines is not None:
             own = [float(model_io.digit_probabilities(p).max()) for *_, p in read]
             digits, opinion, confirmed, line_agrees = self.read_whole(found, decoded, digits, own, budget)
             if confirmed is not None:
                 evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
                                                 line_agrees, [d.crop for d in digits])
-                digits = self.calibration.in_context(digits, evidence, marks)
+                digits = self.calibration.in_context(digits, evidence, page)
             elif opinion == whole_lines.WHOLE and self.calibration.whole:
                 crops = np.array([d.crop for d in digits], np.uint8)
-                digits = self.calibration.in_whole(digits, self.calibration.digit(self.classify(crops, budget)), marks)
+                digits = self.calibration.in_whole(digits, self.calibration.digit(self.classify(crops, budget)), page)
         kept = _not_stray(digits)
         digits = [digit for digit, keep in zip(digits, kept) if keep]
         if evidence is not None:

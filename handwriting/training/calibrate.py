@@ -9,8 +9,8 @@ Fits, on data no model trained on and nothing scores them on, and writes into ea
 - the line reader's temperature (its own card), on ORAND-CAR-A's selection split, the strings held
   out of its training to choose it (never its validation split);
 - each digit's probability in the context of its page (calibration.context_probability: what the
-  line reader confirmed, the "not one digit" class, the shape of its ink, the share of the page's
-  marks read as digits), on the digits read from the stress benchmark at seed 1, the ORAND
+  line reader confirmed, the "not one digit" class, the shape of its ink, what the page's
+  segmentation found), on the digits read from the stress benchmark at seed 1, the ORAND
   selection split and the pages of non-digit marks of pages/marks.py at seed 1, every digit read on
   those being wrong;
 - on the same pages, each digit the line reader read in place of the cut search, given what the
@@ -123,7 +123,7 @@ class Read:
         text = attempt.reading.digits_text
         self.right = (text.replace("\n", "") if flat else text) == expected
         self.opinion, self.evidence = attempt.opinion, attempt.evidence
-        self.marks = sum(map(len, attempt.found.lines))  # what the page's segmentation found
+        self.page = calibration.Page(sum(map(len, attempt.found.lines)), len(attempt.found.lines))
         self.digit_right = aligned(got, expected_digits)
         # Cut-search digits carry their alternatives; the line reader's carry none and keep the
         # probability its own temperature gave them.
@@ -152,7 +152,7 @@ class Read:
             return None
         not_a_digit = calibration.scale(self.raw, temperature)[:, model_io.NOT_A_DIGIT]
         evidence = self.evidence._replace(not_a_digit=list(not_a_digit))
-        return calibration.context_features(self.calibrated(temperature), evidence, self.marks)
+        return calibration.context_features(self.calibrated(temperature), evidence, self.page)
 
     def whole_features(self, temperature):
         """calibration.whole_features of the digits at `temperature`; None when the line reader's
@@ -161,7 +161,7 @@ class Read:
             return None
         answers = calibration.scale(self.whole_raw, temperature)
         return calibration.whole_features(self.line_probabilities, self.digits, answers, self.whole_crops,
-                                          self.marks)
+                                          self.page)
 
     def reported(self, cal):
         """Each digit's probability as a reading under `cal` reports it."""

@@ -14,7 +14,7 @@ def _read(digit_model_agrees, right):
     crop[4:24, 13:15] = 255
     answer = np.full(11, 0.01)
     answer[3 if digit_model_agrees else 10] = 0.9
-    features = calibration.whole_features([0.99], [3], answer[None], [crop], 1)
+    features = calibration.whole_features([0.99], [3], answer[None], [crop], calibration.Page(1, 1))
     return SimpleNamespace(whole_raw=answer[None], digits=[3], digit_right=[right],
                            whole_features=lambda temperature: features)
 
