@@ -168,6 +168,11 @@ class Page(NamedTuple):
     marks: int  # the marks found
     lines: int  # the lines they lie on
 
+    @classmethod
+    def of(cls, lines):
+        """The Page of the marks a segmentation found, line by line."""
+        return cls(sum(map(len, lines)), len(lines))
+
 
 def context_features(probabilities, evidence, page):
     """The features of each digit of a page for context_probability: the logit of its calibrated

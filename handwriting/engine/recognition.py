@@ -128,7 +128,7 @@ class Recognizer:
             for (number, piece, _), answer in zip(read, calibrated)
         ]
         opinion, evidence = None, None
-        page = calibration.Page(sum(map(len, found.lines)), len(found.lines))
+        page = calibration.Page.of(found.lines)
         if self.lines is not None:
             own = [float(model_io.digit_probabilities(p).max()) for *_, p in read]
             digits, opinion, confirmed, line_agrees = self.read_whole(found, decoded, digits, own, budget)

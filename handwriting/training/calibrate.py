@@ -123,7 +123,7 @@ class Read:
         text = attempt.reading.digits_text
         self.right = (text.replace("\n", "") if flat else text) == expected
         self.opinion, self.evidence = attempt.opinion, attempt.evidence
-        self.page = calibration.Page(sum(map(len, attempt.found.lines)), len(attempt.found.lines))
+        self.page = calibration.Page.of(attempt.found.lines)
         self.digit_right = aligned(got, expected_digits)
         # Cut-search digits carry their alternatives; the line reader's carry none and keep the
         # probability its own temperature gave them.

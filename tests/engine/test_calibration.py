@@ -141,6 +141,7 @@ def test_page_features_tell_a_page_whose_marks_are_mostly_refused():
     assert calibration.page_features(4, calibration.Page(2, 1))[:, 0].tolist() == [1.0] * 4
     assert calibration.page_features(0, calibration.Page(5, 2)).shape == (0, 3)
     assert calibration.page_features(2, calibration.Page(0, 0))[:, 0].tolist() == [1.0, 1.0]  # nothing found: no refusal to count
+    assert calibration.Page.of([["a", "b"], ["c"]]) == calibration.Page(3, 2)  # marks, lines
 
 
 def test_context_features_add_the_page_to_what_the_line_reader_confirmed():
