@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from handwriting.engine.normalisation import stroke_width
+
 SHORTEST_DIGIT = 0.6  # a digit stands at least this share of the typical height: shorter blobs count as this tall
 FLAT_RATIO = 3  # a mark wider than this many times its height is flat: a line remnant or an underline
 SPECK_SHARE = 0.006  # a mark whose longest side is under this share of the image is a speck ...
@@ -12,6 +14,13 @@ SPECK_MIN = 3  # ... or under this many pixels (or with fewer pixels of ink)
 PAGE_EDGE = 0.5  # a mark at the border longer than this share of the image is a page edge ...
 EDGE_PEER = 0.5  # ... but one in a photo beside another mark as tall within this ratio is a digit of a tight crop ...
 EDGE_ALONG = 0.5  # ... unless it runs along the border for this share of its length
+# The three below were chosen on ORAND-CAR-A's training amounts and the stress benchmark at seed 1:
+# the marks taken for edges on the amounts (a run of touching zeros, a first digit cut by the crop)
+# stood 0.25-3.95 times as wide as tall, filled 0.18-0.44 of their box with strokes at most 0.19 of
+# its shorter side; the sheet edges of the stress photos are lines, corners and outlines.
+WRITING_ASPECT = (0.2, 4.0)  # a photo's mark at the border this wide for its height, a 1 to four touching 0s, ...
+WRITING_FILL = 0.15  # ... filling at least this share of its box (an edge's corner or outline fills less) ...
+WRITING_STROKE = 0.25  # ... with strokes thinner than this share of its shorter side (a wedge of table is solid) is writing
 STACK_OVERLAP = 0.5  # pieces of one digit overlap by this share of the narrower one's width ...
 STACK_GAP = 0.3  # ... with a vertical gap under this share of the typical height ...
 STACK_SHARED = 0.3  # ... or sharing under this share of the shorter one's rows ...
@@ -73,17 +82,19 @@ def components(mask, flat, contrast):
 def page_edges(marks, stats, labels, offset, shape, flat):
     """The labels of `marks` (rows of OpenCV's component `stats`, pixels in `labels` at `offset`)
     that are page edges: marks cut by the border and longer than PAGE_EDGE of the picture, wide
-    ones in any image and tall ones in a photo. In a drawing, or across the whole width, or flat,
-    such a mark is a rule or a sheet's edge; in a photo it is one too when it lies along the border
-    or no other mark stands about as tall. Else it is a digit of a number cropped tightly, as a
-    cheque's amount is, whose first and last digits, and any that touch its top or bottom, reach
-    the border, and whose touching zeros may span most of its width."""
+    ones in any image and tall ones in a photo. In a photo, one shaped like writing (`written`) is
+    a digit of a number cropped tightly, as a cheque's amount is, whose first and last digits, and
+    any that touch its top or bottom, reach the border, and whose touching zeros may span most of
+    its width; so is any other beside a mark about as tall, unless it lies along the border. In a
+    drawing, or across the whole width, or flat, such a mark is a rule or a sheet's edge."""
     height, width = shape
     edges = set()
     for i in marks:
         x, y, w, h, _ = stats[i]
         wide, tall = w > PAGE_EDGE * width, h > PAGE_EDGE * height and not flat
         if not (wide or tall) or not cut_by_border(x, y, w, h, shape):
+            continue
+        if not flat and written(labels[y - offset[1]: y - offset[1] + h, x - offset[0]: x - offset[0] + w] == i):
             continue
         if wide and (flat or w == width or w > FLAT_RATIO * h):
             edges.add(i)
@@ -92,6 +103,17 @@ def page_edges(marks, stats, labels, offset, shape, flat):
         elif _along_border(labels == i, stats[i], offset, shape, wide, tall):
             edges.add(i)
     return edges
+
+
+def written(own, aspect=WRITING_ASPECT, fill=WRITING_FILL, stroke=WRITING_STROKE):
+    """Whether a mark (`own`: a boolean mask of its box) is shaped like writing rather than a sheet's
+    edge: its box within `aspect` (width over height), its ink filling at least `fill` of the box,
+    in strokes thinner than `stroke` of the box's shorter side. An edge is a straight line, a corner
+    or an outline, or a solid region beyond the sheet."""
+    height, width = own.shape
+    if not aspect[0] <= width / height <= aspect[1] or np.count_nonzero(own) < fill * own.size:
+        return False
+    return stroke_width(own) < stroke * min(height, width)
 
 
 def _along_border(own, stat, offset, shape, wide, tall):

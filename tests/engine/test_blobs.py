@@ -3,7 +3,7 @@ those that are the digits of a tightly cropped number (a cheque's amount)."""
 import cv2
 import numpy as np
 
-from handwriting.engine.blobs import Blob, components, typical_height
+from handwriting.engine.blobs import Blob, components, typical_height, written
 
 HEIGHT, WIDTH = 60, 200
 
@@ -56,6 +56,29 @@ def test_touching_zeros_across_most_of_a_tight_crop_are_kept():
     contrast = mask.astype(np.float32) / 255
     found = boxes(mask, contrast)
     assert len(found) == 2 and found[1][2] > WIDTH / 2
+
+
+def test_a_run_of_zeros_wider_than_flat_at_a_tight_crops_border_is_kept():
+    # an amount's "000-": three touching rings and the closing dash, cut by the right border
+    mask, contrast = photo(digit(4, top=14, bottom=50))
+    for x in (110, 138, 166):
+        cv2.circle(mask, (x, 36), 15, 255, 3)
+    cv2.line(mask, (180, 36), (WIDTH - 1, 32), 255, 3)
+    contrast = mask.astype(np.float32) / 255
+    found = boxes(mask, contrast)
+    assert len(found) == 2 and found[1][2] > 3 * found[1][3]
+
+
+def test_writing_is_strokes_filling_a_box_of_a_digits_or_a_runs_shape():
+    ring = np.zeros((40, 40), np.uint8)
+    cv2.circle(ring, (20, 20), 17, 1, 3)
+    assert written(ring > 0)
+    assert not written(np.ones((40, 40), bool))  # solid: a region beyond the sheet
+    assert not written(np.ones((4, 200), bool))  # a straight line
+    corner = np.zeros((60, 60), bool)
+    corner[-2:, :] = corner[:, :2] = True
+    assert not written(corner)  # a corner fills little of its box
+    assert not written(np.pad(ring, ((0, 0), (0, 200))) > 0)  # a ring at the end of a long box
 
 
 def test_a_flat_strip_along_the_bottom_beside_digits_is_a_sheets_edge():
