@@ -172,6 +172,20 @@ def test_the_line_reader_may_leave_out_only_the_1s_the_cut_search_read():
     assert not whole_lines.concur(_read("41"), _read("41"), line, (0, 0, 40, 20), 1.0)  # a 6 left out
 
 
+def test_the_line_reader_may_leave_out_a_short_mark_closing_the_line():
+    def line(*heights):
+        return [Digit(digit, 0.99, (), Box(10 * i, 0, 8, height), 0, np.zeros((28, 28), np.uint8))
+                for i, (digit, height) in enumerate(zip((2, 3, 0, 1), heights))]
+
+    assert whole_lines.short_tail("230", line(20, 20, 20, 10))  # a "-" or "=" after the amount, read as a 1
+    assert not whole_lines.short_tail("230", line(20, 20, 20, 19))  # a last digit of full height
+    assert not whole_lines.short_tail("23", line(20, 20, 20, 10))  # more than the last left out
+    assert not whole_lines.short_tail("231", line(20, 20, 20, 10))  # not the digits before it
+    assert not whole_lines.short_tail("", line(20)[:1])
+    assert whole_lines.concur(_read("230"), _read("230"), line(20, 20, 20, 10), (0, 0, 40, 20), 1.0)
+    assert not whole_lines.concur(_read("230"), _read("230"), line(20, 20, 20, 20), (0, 0, 40, 20), 1.0)
+
+
 def test_the_surest_reading_wins_only_when_sure_enough():
     unsure = sequence.LineText("12", whole_lines.SURE - 0.01, ((0, 1), (1, 2)), (0.9, 0.9))
     sure = sequence.LineText("17", whole_lines.SURE + 0.2, ((0, 1), (1, 2)), (0.9, 0.9))
