@@ -129,8 +129,10 @@ def _along_border(own, stat, offset, shape, wide, tall):
 
 def typical_height(blobs):
     """Ink-weighted median height: big strokes count, dots and specks barely do, and flat marks
-    (the remains of a ruled line, an underline) not at all."""
-    blobs = [b for b in blobs if b.w <= FLAT_RATIO * b.h] or blobs
+    (the remains of a ruled line, an underline) not at all, unless shaped like writing (`written`):
+    a run of touching digits, an amount's "36006" in one mark, is as flat, and beside it only the
+    specks would be left to set the height."""
+    blobs = [b for b in blobs if b.w <= FLAT_RATIO * b.h or written(b.mask > 0)] or blobs
     if not blobs:
         return 0.0
     heights = np.array([b.h for b in blobs], float)

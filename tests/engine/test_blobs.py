@@ -107,3 +107,11 @@ def test_the_typical_height_is_a_big_digits_beside_many_specks():
 
 def test_flat_marks_never_set_the_typical_height():
     assert typical_height([solid(0, 0, 400, 10), solid(0, 20, 12, 40)]) == 40
+
+
+def test_a_run_of_touching_digits_sets_the_typical_height_though_flat():
+    run = np.zeros((40, 140), np.uint8)
+    for x in (20, 52, 84, 116):
+        cv2.circle(run, (x, 20), 17, 255, 3)  # four touching zeros, 3.5 times as wide as tall
+    specks = [solid(5 * i, 60, 3, 4) for i in range(6)]
+    assert typical_height(specks + [Blob(0, 0, 140, 40, run)]) == 40
