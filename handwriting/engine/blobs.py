@@ -17,8 +17,9 @@ EDGE_ALONG = 0.5  # ... unless it runs along the border for this share of its le
 # The three below were chosen on ORAND-CAR-A's training amounts and the stress benchmark at seed 1:
 # the marks taken for edges on the amounts (a run of touching zeros, a first digit cut by the crop)
 # stood 0.25-3.95 times as wide as tall, filled 0.18-0.44 of their box with strokes at most 0.19 of
-# its shorter side; the sheet edges of the stress photos are lines, corners and outlines.
-WRITING_ASPECT = (0.2, 4.0)  # a photo's mark at the border this wide for its height, a 1 to four touching 0s, ...
+# its shorter side; the sheet edges of the stress photos are lines, corners and outlines. The same
+# test tells a flat run of touching digits from a line's remains (typical_height).
+WRITING_ASPECT = (0.2, 4.0)  # a mark this wide for its height, a 1 to four touching 0s, ...
 WRITING_FILL = 0.15  # ... filling at least this share of its box (an edge's corner or outline fills less) ...
 WRITING_STROKE = 0.25  # ... with strokes thinner than this share of its shorter side (a wedge of table is solid) is writing
 STACK_OVERLAP = 0.5  # pieces of one digit overlap by this share of the narrower one's width ...
@@ -107,9 +108,9 @@ def page_edges(marks, stats, labels, offset, shape, flat):
 
 def written(own, aspect=WRITING_ASPECT, fill=WRITING_FILL, stroke=WRITING_STROKE):
     """Whether a mark (`own`: a boolean mask of its box) is shaped like writing rather than a sheet's
-    edge: its box within `aspect` (width over height), its ink filling at least `fill` of the box,
-    in strokes thinner than `stroke` of the box's shorter side. An edge is a straight line, a corner
-    or an outline, or a solid region beyond the sheet."""
+    edge or a line's remains: its box within `aspect` (width over height), its ink filling at least
+    `fill` of the box, in strokes thinner than `stroke` of the box's shorter side. Those are straight
+    lines, corners or outlines, or solid regions beyond the sheet."""
     height, width = own.shape
     if not aspect[0] <= width / height <= aspect[1] or np.count_nonzero(own) < fill * own.size:
         return False
