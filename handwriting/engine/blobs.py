@@ -95,13 +95,14 @@ def page_edges(marks, stats, labels, offset, shape, flat):
         wide, tall = w > PAGE_EDGE * width, h > PAGE_EDGE * height and not flat
         if not (wide or tall) or not cut_by_border(x, y, w, h, shape):
             continue
-        if not flat and written(labels[y - offset[1]: y - offset[1] + h, x - offset[0]: x - offset[0] + w] == i):
+        own = labels[y - offset[1]: y - offset[1] + h, x - offset[0]: x - offset[0] + w] == i
+        if not flat and written(own):
             continue
         if wide and (flat or w == width or w > FLAT_RATIO * h):
             edges.add(i)
         elif not any(EDGE_PEER * h <= stats[j, 3] <= h / EDGE_PEER for j in marks if j != i):
             edges.add(i)
-        elif _along_border(labels == i, stats[i], offset, shape, wide, tall):
+        elif _along_border(own, stats[i], shape, wide, tall):
             edges.add(i)
     return edges
 
@@ -117,12 +118,11 @@ def written(own, aspect=WRITING_ASPECT, fill=WRITING_FILL, stroke=WRITING_STROKE
     return stroke_width(own) < stroke * min(height, width)
 
 
-def _along_border(own, stat, offset, shape, wide, tall):
-    """Whether a long mark (`own`: its pixels in the labelled box at `offset`) runs along the border
-    for EDGE_ALONG of its length, as a sheet's edge does where a digit only touches it: down a
-    side when it is tall, along the top or bottom when it is wide."""
+def _along_border(rows, stat, shape, wide, tall):
+    """Whether a long mark (`rows`: its pixels in its own box) runs along the border for EDGE_ALONG
+    of its length, as a sheet's edge does where a digit only touches it: down a side when it is
+    tall, along the top or bottom when it is wide."""
     x, y, w, h, _ = stat
-    rows = own[y - offset[1]: y - offset[1] + h, x - offset[0]: x - offset[0] + w]
     sides = np.count_nonzero(rows[:, 0]) * (x == 0) + np.count_nonzero(rows[:, -1]) * (x + w == shape[1])
     ends = np.count_nonzero(rows[0]) * (y == 0) + np.count_nonzero(rows[-1]) * (y + h == shape[0])
     return (tall and sides >= EDGE_ALONG * h) or (wide and ends >= EDGE_ALONG * w)

@@ -193,7 +193,7 @@ def page_features(count, page):
     1.5 marks a line on the pages of marks at seed 1, 4 on the stress pages); the few that pass look
     like any digit to both models. On a page of digits nearly every mark is read."""
     row = [min(count / max(page.marks, 1), 1.0), math.log1p(page.marks), math.log1p(page.lines)]
-    return np.tile(row, (count, 1)).reshape(-1, 3)
+    return np.tile(row, (count, 1))
 
 
 def ink_shape(crops):
