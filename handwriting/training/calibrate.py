@@ -3,20 +3,24 @@
 Fits, on data no model trained on and nothing scores them on, and writes into each model card
 (`models/NAME.json`, key "calibration"):
 - the temperature of each digit model's probabilities, on USPS test, optdigits test (writers the
-  models never saw) and the crops the engine cuts from the stress benchmark at seed 1 whose reading
-  has as many digits as the page; the temperature whose worst calibration error over the three is
-  least (calibration.fit_temperature);
+  models never saw) and the crops the engine cuts from stress pages at seed 1 whose reading has as
+  many digits as the page; the temperature whose worst calibration error over the three is least
+  (calibration.fit_temperature). The pages the fits read are the stress generator's, at seed 1, but
+  written with digits no model trained on and no benchmark composes from: MNIST's held-out
+  training digits (the model's seed holds them out), USPS test and optdigits test. The
+  benchmark's own digits, MNIST test and ARDIS IV test, only check the fits: ARDIS IV's licence
+  lets no shipped model learn from it, and MNIST test scores models, never fits them;
 - the line reader's temperature (its own card), on ORAND-CAR-A's selection split, the strings held
   out of its training to choose it (never its validation split);
 - each digit's probability in the context of its page (calibration.context_probability: what the
   line reader confirmed, the "not one digit" class, the shape of its ink, what the page's
-  segmentation found), on the digits read from the stress benchmark at seed 1, the ORAND
+  segmentation found), on the digits read from those stress pages at seed 1, the ORAND
   selection split and the pages of non-digit marks of pages/marks.py at seed 1, every digit read on
   those being wrong;
 - on the same pages, each digit the line reader read in place of the cut search, given what the
   digit model makes of its crop (calibration.whole_features);
 - the reading-level confidence, per what the line reader said of a reading (whole_lines.AGREE, ...),
-  on whole readings of the stress benchmark at seed 1 and of the ORAND selection split.
+  on whole readings of those stress pages and of the ORAND selection split.
 Each is then checked on what the fit never saw: ORAND validation digits, ARDIS IV test and the crops
 of the stress benchmark at seed 0; readings of the stress benchmark at seed 0 and of the ORAND
 validation strings. The card records the figures before and after.
@@ -33,6 +37,8 @@ from handwriting import cli, config
 from handwriting.engine import calibration, model_io, whole_lines
 
 FIT_SEED, CHECK_SEED = 1, 0  # the stress benchmark's tuning seed, and the one it is checked on
+FIT_PAGES = f"stress seed {FIT_SEED}, held-out digits"  # the fits' pages, named apart from the benchmark's
+CHECK_PAGES = f"stress seed {CHECK_SEED}"
 STRESS_IMAGES = 40  # pages per upright condition and seed: about 1,800 pages, 7,000 crops
 MARKS_PAGES = 100  # pages of non-digit marks per kind, as `python -m handwriting.bench --marks` reads
 EDGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)  # reliability table bins
@@ -80,6 +86,18 @@ def crop_sets(root):
     ardis, orand = datasets.ardis(root), datasets.orand(root)
     held = {"orand validation digits": (orand.x_test, orand.y_test), "ardis iv test": (ardis.x_test, ardis.y_test)}
     return fit, held
+
+
+def fit_digits(root, mnist, seed):
+    """The stress generator's digits for the fits' pages: MNIST's training digits that `seed` holds
+    out (train.split), USPS test and optdigits test, each a population of its own."""
+    from handwriting.training import datasets, served_pages, train
+
+    _, held = train.split(mnist, seed, None)
+    return served_pages.stress_digits({"mnist (held-out train)": held,
+                                       **{name: (split.x_test, split.y_test) for name, split in
+                                          (("usps test", datasets.usps(root)),
+                                           ("optdigits test", datasets.optdigits(root)))}})
 
 
 def orand_splits(root):
@@ -319,7 +337,8 @@ def marks_pages(seed, n):
 
 
 def calibrate_model(path, lines, crops, orand, digits, n):
-    """The "calibration" of one digit model's card."""
+    """The "calibration" of one digit model's card; `digits`: (the fits' stress digits, the
+    benchmark's, which only check them)."""
     from handwriting.engine.recognition import Recognizer
 
     engine = Recognizer(path)
@@ -327,16 +346,17 @@ def calibrate_model(path, lines, crops, orand, digits, n):
     engine.calibration = calibration.Calibration()
     engine.lines.temperature = lines["temperature"]
     fit_crops, held_crops = crops
-    fit_reads = {"stress seed 1": read_pages(engine, stress_pages(digits, FIT_SEED, n)),
+    fitting, checking = digits
+    fit_reads = {FIT_PAGES: read_pages(engine, stress_pages(fitting, FIT_SEED, n)),
                  "orand selection strings": read_pages(engine, orand_pages(orand[0]), flat=True)}
-    check_reads = {"stress seed 0": read_pages(engine, stress_pages(digits, CHECK_SEED, n)),
+    check_reads = {CHECK_PAGES: read_pages(engine, stress_pages(checking, CHECK_SEED, n)),
                    "orand validation strings": read_pages(engine, orand_pages(orand[1]), flat=True)}
 
     def answers(sets):
         return {name: (engine.classify(x), y) for name, (x, y) in sets.items()}
 
-    fit = answers({**fit_crops, f"stress seed {FIT_SEED} crops": engine_crops(fit_reads["stress seed 1"])})
-    held = answers({**held_crops, f"stress seed {CHECK_SEED} crops": engine_crops(check_reads["stress seed 0"])})
+    fit = answers({**fit_crops, f"{FIT_PAGES} crops": engine_crops(fit_reads[FIT_PAGES])})
+    held = answers({**held_crops, f"{CHECK_PAGES} crops": engine_crops(check_reads[CHECK_PAGES])})
     temperature = calibration.fit_temperature(list(fit.values()))
     pooled = tuple(np.concatenate(part) for part in zip(*held.values()))
 
@@ -413,16 +433,19 @@ def main(argv=None):
         crops, orand = crop_sets(root), orand_splits(root)
     except (OSError, KeyError, ValueError) as error:
         cli.fail(f"the calibration sets cannot be loaded: {error}", PROG)
+    mnist = data.resolve_path(None) or root / datasets.FILES["mnist"]
     try:
-        digits = stress.load_digits(data.resolve_path(None) or root / datasets.FILES["mnist"],
-                                    root / datasets.FILES["ardis"])
-    except (OSError, KeyError, ValueError) as error:
+        check_digits = stress.load_digits(mnist, root / datasets.FILES["ardis"])
+        loaded = data.load(mnist)
+    except (OSError, KeyError, ValueError, data.DataError) as error:
         cli.fail(f"the stress digits cannot be loaded: {error}", PROG)
     lines = fit_line_reader(args.lines, *orand)
     print(f"{args.lines.name}: temperature {lines['temperature']}, ECE {json.dumps(lines['ece'])}", flush=True)
     if not args.dry_run:
         write_card(args.lines, "calibration", lines)
     for path in args.models:
+        seed = json.loads(path.with_suffix(".json").read_text())["seed"]
+        digits = (fit_digits(root, loaded, seed), check_digits)
         found = calibrate_model(path, lines, crops, orand, digits, args.n)
         print(summary(path.stem, found) + "\n", flush=True)
         if not args.dry_run:

@@ -27,9 +27,10 @@ SOURCE_MARKS = "engine-cut crops of pages of marks: not one digit"  # ... and fo
 LICENCE_MARKS = "drawn here (pages/marks.py), from no outside data"  # what those pages owe to others
 
 
-def training_digits(splits):
-    """The stress generator's Digits from {set name: (x, y)} of training digits (mix.Mix.splits),
-    one population per set, so that a page is written by one kind of writer."""
+def stress_digits(splits):
+    """The stress generator's Digits from {set name: (x, y)}: training digits (mix.Mix.splits) for
+    the crops, held-out ones for the calibration's pages; one population per set, so that a page is
+    written by one kind of writer."""
     from handwriting.pages.stress import Digits
 
     parts = list(splits.items())

@@ -212,7 +212,7 @@ def training_sets(args, data):
     if args.served_pages or args.served_marks:
         from handwriting.training import served_pages
 
-        digits = served_pages.training_digits(trained.splits)
+        digits = served_pages.stress_digits(trained.splits)
         cutter = args.init or config.settings().model_path
         crops, labels, on_marks = served_pages.served_crops(cutter, digits, args.served_pages, args.seed,
                                                             args.workers, args.served_marks)

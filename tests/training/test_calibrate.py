@@ -26,3 +26,19 @@ def test_fit_whole_learns_that_a_digit_the_digit_model_refuses_is_wrong():
     assert digits == 88 and len(weights) == calibration.WHOLE_WEIGHTS
     agreed, refused = (calibration.context_probability(r.whole_features(1.0), weights)[0] for r in reads[:1] + reads[-2:-1])
     assert agreed > 0.85 and refused < 0.15
+
+
+def test_the_fits_pages_are_written_with_held_out_digits_not_the_benchmarks(mnist):
+    from handwriting.training import datasets, train
+
+    root = datasets.default_root()
+    digits = calibrate.fit_digits(root, mnist, seed=42)
+    assert digits.names == ("mnist (held-out train)", "usps test", "optdigits test")
+    _, (held, _) = train.split(mnist, 42, None)
+    ours = digits.images[digits.population == 0]
+    assert np.array_equal(ours, held)
+    test_images = {image.tobytes() for image in mnist.x_test}
+    assert not any(image.tobytes() in test_images for image in ours)
+    ardis = {image.tobytes() for image in datasets.ardis(root).x_test} | {image.tobytes() for image in datasets.ardis(root).x_train}
+    assert not any(image.tobytes() in ardis for image in digits.images)
+    assert np.count_nonzero(digits.population == 1) == len(datasets.usps(root).y_test)

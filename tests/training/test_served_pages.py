@@ -59,10 +59,10 @@ def test_a_reading_of_a_page_without_digits_is_all_not_one_digit():
     assert labels.tolist() == [model_io.NOT_A_DIGIT]
 
 
-def test_training_digits_hold_one_population_per_set_as_the_mix_loaded_them(mnist):
+def test_stress_digits_hold_one_population_per_set_as_the_mix_loaded_them(mnist):
     train = (mnist.x_train[:500], mnist.y_train[:500])
     splits = mix.training_mix(train, datasets.default_root(), ["mnist", "usps"], seed=0).splits
-    digits = served_pages.training_digits(splits)
+    digits = served_pages.stress_digits(splits)
     assert digits.names == ("mnist", "usps")
     assert np.bincount(digits.population).tolist() == [500, 7291]
     assert np.array_equal(digits.images[:500], mnist.x_train[:500])
