@@ -164,14 +164,16 @@ class Evidence(NamedTuple):
 
 
 class Page(NamedTuple):
-    """What a page's segmentation found, which page_features weigh each of its digits by."""
+    """What a page's segmentation found and how much of it was read, which page_features weigh
+    each of its digits by."""
     marks: int  # the marks found
     lines: int  # the lines they lie on
+    read: int  # the digits weighed, before short_marks drops any as stray
 
     @classmethod
-    def of(cls, lines):
-        """The Page of the marks a segmentation found, line by line."""
-        return cls(sum(map(len, lines)), len(lines))
+    def of(cls, lines, read):
+        """The Page of the marks a segmentation found, line by line, and of the `read` digits."""
+        return cls(sum(map(len, lines)), len(lines), read)
 
 
 def context_features(probabilities, evidence, page):
@@ -188,11 +190,13 @@ def context_features(probabilities, evidence, page):
 
 def page_features(count, page):
     """Of each of a page's `count` digits, what the Page says of them all: the share of its marks
-    read as digits (at most 1), and the logs of 1 + the marks and 1 + the lines found. On a page of
+    read as digits (at most 1), and the logs of 1 + the marks and 1 + the lines found. The share
+    counts the digits as weighed (Page.read), so that the fits, which see a reading once its strays
+    are dropped, weigh a page as the engine did. On a page of
     scribbles, hatching or letters most marks are refused and they lie on short lines (a median of
     1.5 marks a line on the pages of marks at seed 1, 4 on the stress pages); the few that pass look
     like any digit to both models. On a page of digits nearly every mark is read."""
-    row = [min(count / max(page.marks, 1), 1.0), math.log1p(page.marks), math.log1p(page.lines)]
+    row = [min(page.read / max(page.marks, 1), 1.0), math.log1p(page.marks), math.log1p(page.lines)]
     return np.tile(row, (count, 1))
 
 

@@ -127,11 +127,11 @@ class Recognizer:
             _digit(piece, answer, number, to_original, decoded.width, decoded.height)
             for (number, piece, _), answer in zip(read, calibrated)
         ]
-        opinion, evidence = None, None
-        page = calibration.Page.of(found.lines)
+        opinion, evidence, page = None, None, None
         if self.lines is not None:
             own = [float(model_io.digit_probabilities(p).max()) for *_, p in read]
             digits, opinion, confirmed, line_agrees = self.read_whole(found, decoded, digits, own, budget)
+            page = calibration.Page.of(found.lines, len(digits))
             if confirmed is not None:
                 evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
                                                 line_agrees, [d.crop for d in digits])
@@ -147,7 +147,7 @@ class Recognizer:
         power, ceiling = self.calibration.reading_fit(opinion)
         reading = Reading(tuple(digits), decoded.width, decoded.height, tuple(sorted(budget.cut_short)), separators,
                           settings.doubtful_below, power=power, ceiling=ceiling)
-        return Attempt(reading, found, opinion, evidence)
+        return Attempt(reading, found, opinion, evidence, page)
 
     def read_whole(self, found, decoded, digits, probabilities, budget):
         """What the line reader makes of a reading, as (digits, opinion, confirmed, line_agrees). Its
@@ -270,6 +270,7 @@ class Attempt(NamedTuple):
     found: Segmentation
     opinion: str | None  # what the line reader said of it (whole_lines.AGREE, ...), None for nothing
     evidence: calibration.Evidence | None  # what the line reader confirmed of each digit; None: not asked
+    page: calibration.Page | None  # what the digits were weighed by in their page; None: not weighed
 
 
 def _not_stray(digits):

@@ -141,7 +141,7 @@ class Read:
         text = attempt.reading.digits_text
         self.right = (text.replace("\n", "") if flat else text) == expected
         self.opinion, self.evidence = attempt.opinion, attempt.evidence
-        self.page = calibration.Page.of(attempt.found.lines)
+        self.page = attempt.page
         self.digit_right = aligned(got, expected_digits)
         # Cut-search digits carry their alternatives; the line reader's carry none and keep the
         # probability its own temperature gave them.
@@ -375,6 +375,7 @@ def calibrate_model(path, lines, crops, orand, digits, n):
         "temperature": round(temperature, 4),
         "rule": "the temperature whose worst expected calibration error over the fit sets is least",
         "fitted_on": {name: len(y) for name, (_, y) in fit.items()},
+        "pages_written_with": list(fitting.names),
         "ece": {"fit": errors(fit), "held_out": {**errors(held), "all held out": errors({"": pooled})[""]}},
         "context": context,
         "context_fitted_on": {"digits": context_digits, "pages of marks": len(marks_read),

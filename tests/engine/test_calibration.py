@@ -122,7 +122,7 @@ def test_whole_features_weigh_the_digit_models_word_on_the_line_readers_digit():
     answers = np.full((2, 11), 0.01)
     answers[0, 7], answers[1, model_io.NOT_A_DIGIT] = 0.9, 0.9
     blot = np.full((28, 28), 255, np.uint8)
-    features = calibration.whole_features([0.99, 0.99], [7, 7], answers, [_stroke_crop(), blot], calibration.Page(8, 2))
+    features = calibration.whole_features([0.99, 0.99], [7, 7], answers, [_stroke_crop(), blot], calibration.Page(8, 2, 2))
     assert features.shape == (2, calibration.WHOLE_WEIGHTS - 1)
     assert features[0, 0] == features[1, 0] == pytest.approx(calibration.logit(0.99))
     assert features[0, 1] == pytest.approx(calibration.logit(0.9)) and features[1, 1] == pytest.approx(calibration.logit(0.01))
@@ -133,20 +133,22 @@ def test_whole_features_weigh_the_digit_models_word_on_the_line_readers_digit():
 
 
 def test_page_features_tell_a_page_whose_marks_are_mostly_refused():
-    every_mark_read = calibration.page_features(3, calibration.Page(3, 1))
+    every_mark_read = calibration.page_features(3, calibration.Page(3, 1, 3))
     assert every_mark_read.tolist() == [[1.0, pytest.approx(np.log(4)), pytest.approx(np.log(2))]] * 3
-    one_of_nine = calibration.page_features(1, calibration.Page(9, 4))
+    one_of_nine = calibration.page_features(1, calibration.Page(9, 4, 1))
     assert one_of_nine.tolist() == [[pytest.approx(1 / 9), pytest.approx(np.log(10)), pytest.approx(np.log(5))]]
     # A mark cut into several digits (a touching run) is no more than every mark read.
-    assert calibration.page_features(4, calibration.Page(2, 1))[:, 0].tolist() == [1.0] * 4
-    assert calibration.page_features(0, calibration.Page(5, 2)).shape == (0, 3)
-    assert calibration.page_features(2, calibration.Page(0, 0))[:, 0].tolist() == [1.0, 1.0]  # nothing found: no refusal to count
-    assert calibration.Page.of([["a", "b"], ["c"]]) == calibration.Page(3, 2)  # marks, lines
+    assert calibration.page_features(4, calibration.Page(2, 1, 4))[:, 0].tolist() == [1.0] * 4
+    assert calibration.page_features(0, calibration.Page(5, 2, 0)).shape == (0, 3)
+    assert calibration.page_features(2, calibration.Page(0, 0, 2))[:, 0].tolist() == [1.0, 1.0]  # nothing found: no refusal to count
+    assert calibration.Page.of([["a", "b"], ["c"]], 2) == calibration.Page(3, 2, 2)  # marks, lines, digits read
+    # A stray dropped after weighing still counts as read: the fits weigh the kept digits so.
+    assert calibration.page_features(2, calibration.Page(4, 1, 4))[:, 0].tolist() == [1.0, 1.0]
 
 
 def test_context_features_add_the_page_to_what_the_line_reader_confirmed():
     evidence = calibration.Evidence([0.01, 0.2], [True, False], [False, False], [_stroke_crop(), _stroke_crop()])
-    features = calibration.context_features([0.9, 0.6], evidence, calibration.Page(4, 1))
+    features = calibration.context_features([0.9, 0.6], evidence, calibration.Page(4, 1, 2))
     assert features.shape == (2, calibration.CONTEXT_WEIGHTS - 1)
     assert features[:, 0] == pytest.approx(calibration.logit([0.9, 0.6]))
     assert features[:, 1] == pytest.approx(calibration.logit([0.01, 0.2]))
@@ -162,10 +164,10 @@ def test_a_digit_on_a_page_of_refused_marks_comes_down_in_context():
     assert stated.context == weights
     evidence = calibration.Evidence([0.01], [True], [True], [_stroke_crop()])
     digit = _digit(4, 0.95, _stroke_crop())
-    alone, = stated.in_context([digit], evidence, calibration.Page(10, 1))
-    paired, = stated.in_context([digit], evidence, calibration.Page(1, 1))
+    alone, = stated.in_context([digit], evidence, calibration.Page(10, 1, 1))
+    paired, = stated.in_context([digit], evidence, calibration.Page(1, 1, 1))
     assert alone.probability < 0.5 < paired.probability
-    assert calibration.Calibration().in_context([digit], evidence, calibration.Page(10, 1)) == [digit]  # nothing stated: as read
+    assert calibration.Calibration().in_context([digit], evidence, calibration.Page(10, 1, 1)) == [digit]  # nothing stated: as read
 
 
 def test_a_line_readers_digit_the_digit_model_refuses_comes_down():
@@ -177,10 +179,10 @@ def test_a_line_readers_digit_the_digit_model_refuses_comes_down():
     answers = np.full((2, 11), 0.01)
     answers[0, 3], answers[1, model_io.NOT_A_DIGIT] = 0.9, 0.9
     digits = [_digit(3, 0.99, _stroke_crop()), _digit(3, 0.99, _stroke_crop())]
-    kept, refused = stated.in_whole(digits, answers, calibration.Page(2, 1))
+    kept, refused = stated.in_whole(digits, answers, calibration.Page(2, 1, 2))
     assert kept.probability > 0.99 and refused.probability < 0.01
     assert (kept.digit, kept.box, refused.digit) == (3, digits[0].box, 3)
-    assert calibration.Calibration().in_whole(digits, answers, calibration.Page(2, 1)) == digits  # nothing stated: as read
+    assert calibration.Calibration().in_whole(digits, answers, calibration.Page(2, 1, 2)) == digits  # nothing stated: as read
 
 
 def test_a_card_with_whole_weights_of_the_wrong_length_states_nothing():

@@ -14,7 +14,7 @@ def _read(digit_model_agrees, right):
     crop[4:24, 13:15] = 255
     answer = np.full(11, 0.01)
     answer[3 if digit_model_agrees else 10] = 0.9
-    features = calibration.whole_features([0.99], [3], answer[None], [crop], calibration.Page(1, 1))
+    features = calibration.whole_features([0.99], [3], answer[None], [crop], calibration.Page(1, 1, 1))
     return SimpleNamespace(whole_raw=answer[None], digits=[3], digit_right=[right],
                            whole_features=lambda temperature: features)
 
@@ -42,3 +42,17 @@ def test_the_fits_pages_are_written_with_held_out_digits_not_the_benchmarks(mnis
     ardis = {image.tobytes() for image in datasets.ardis(root).x_test} | {image.tobytes() for image in datasets.ardis(root).x_train}
     assert not any(image.tobytes() in ardis for image in digits.images)
     assert np.count_nonzero(digits.population == 1) == len(datasets.usps(root).y_test)
+
+
+def test_every_shipped_cards_calibration_was_fitted_on_no_benchmark_digit():
+    """ARDIS IV's licence lets no shipped model learn from it; MNIST test only scores models."""
+    import json
+
+    from helpers import ROOT
+
+    cards = sorted((ROOT / "models").glob("digit_*.json"))
+    assert len(cards) >= 3
+    for path in cards:
+        fitted = json.loads(path.read_text())["calibration"]
+        assert fitted["pages_written_with"] == ["mnist (held-out train)", "usps test", "optdigits test"], path.name
+        assert not any("ardis" in name for name in [*fitted["fitted_on"], *fitted["readings_fitted_on"]]), path.name
