@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from handwriting.engine import calibration, model_io
-from helpers import MODEL
+from helpers import DIGITS, MODEL
 
 HELD_OUT_CROPS = 1000  # per set: a few thousand crops in all, a few seconds of the model
 
@@ -237,3 +237,12 @@ def test_a_lone_digit_on_a_clean_page_stays_sure(recognizer, mnist):
         if reading.digits_text == str(label):
             shown.append(reading.digits[0].probability)
     assert len(shown) >= 57 and min(shown) > 0.5, (len(shown), min(shown))
+
+
+def test_the_engine_records_the_page_its_digits_were_weighed_by(recognizer, digits_png):
+    """What the fits weigh a read page by (Attempt.page) is what the engine weighed it by: every
+    mark it found and every digit it read, strays not yet dropped."""
+    attempt = recognizer.read_upright(digits_png)
+    marks = sum(len(line) for line in attempt.found.lines)
+    assert attempt.page == calibration.Page(marks, len(attempt.found.lines), len(attempt.reading.digits))
+    assert attempt.page.read == len(DIGITS) and attempt.reading.digits_text == "".join(map(str, DIGITS))
