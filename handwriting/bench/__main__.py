@@ -34,6 +34,7 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic images (default: 0)")
     parser.add_argument("--stress", dest="mode", action="store_const", const="stress", help="score the stress benchmark per condition instead (issue #15): the digits, and for two numbers and separators also the numbers as written (#17)")
     parser.add_argument("--condition", help="--stress: comma-separated conditions (default: all)")
+    parser.add_argument("--tuning", action="store_true", help="--stress: write the pages with held-out digits (MNIST's held-out training digits, USPS test, optdigits test), as the calibration fits do, to choose the engine's rules on; the benchmark's MNIST and ARDIS IV test digits stay for scoring")
     parser.add_argument("--seeds", type=numbers, help="--stress, --marks: comma-separated seeds, reported with their mean (default: --seed)")
     parser.add_argument("--combine", nargs="+", type=Path, metavar="JSON", help="--stress: print the mean of earlier --stress --json reports instead of reading")
     parser.add_argument("--orand", dest="mode", action="store_const", const="orand", help="score the ORAND-CAR-A validation strings instead (issue #15)")
@@ -59,8 +60,8 @@ def parse_args(argv=None):
         args.n = BATCH_IMAGES if args.mode == "batch" else IMAGES
     if args.seed < 0:
         parser.error("--seed must not be negative")
-    if args.mode != "stress" and (args.condition is not None or args.combine):
-        parser.error("--condition and --combine go with --stress")
+    if args.mode != "stress" and (args.condition is not None or args.combine or args.tuning):
+        parser.error("--condition, --combine and --tuning go with --stress")
     if args.mode not in ("stress", "marks") and args.seeds:
         parser.error("--seeds goes with --stress or --marks")
     args.kinds = choose(parser, "kind", args.kinds, synth.KINDS)

@@ -20,8 +20,9 @@ from typing import NamedTuple
 
 from handwriting import cli
 from handwriting.bench import common
-from handwriting.pages import stress, synth
 from handwriting.bench.common import PROG, load_engine, load_mnist
+from handwriting.engine import model_io
+from handwriting.pages import stress, synth
 
 TARGETS = {  # string accuracy issue #3 asks of each kind
     "clean": 0.97, "canvas": 0.97, "paper": 0.93, "touching": 0.75, "multiline": 0.93, "photo": 0.93, "single": 0.97,
@@ -211,15 +212,20 @@ def run(args):
 
 # ---- --stress -----------------------------------------------------------------------------------------
 
-def stress_digits(mnist_path=None):
-    """MNIST's and ARDIS IV's test digits for the stress generator, or a one-line exit when one is missing."""
-    from handwriting.training import data, datasets
+def stress_digits(mnist_path=None, held_out_by=None):
+    """MNIST's and ARDIS IV's test digits for the stress generator; or, given the model's training
+    seed (`held_out_by`), the held-out digits the calibration fits on (calibrate.fit_digits), whose
+    pages may choose the engine's rules without looking at the benchmark's. A one-line exit when
+    one is missing."""
+    from handwriting.training import calibrate, data, datasets
 
     root = datasets.default_root()
     mnist = Path(data.resolve_path(mnist_path) or root / datasets.FILES["mnist"])
     try:
+        if held_out_by is not None:
+            return calibrate.fit_digits(root, data.load(mnist), held_out_by)
         return stress.load_digits(mnist, root / datasets.FILES["ardis"])
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError, data.DataError) as error:
         cli.fail(f"stress digits cannot be loaded: {error}", PROG)
 
 
@@ -267,7 +273,8 @@ def stress_report(report, markdown):
     upright = [(c, s) for c, s in means.items() if c not in stress.TURNED]
     turned = [(c, s) for c, s in means.items() if c in stress.TURNED]
     parts = [
-        f"stress benchmark (issue #15): seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; "
+        f"{'tuning pages of held-out digits' if report.get('tuning') else 'stress benchmark (issue #15)'}: "
+        f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; "
         f"{report['n']} images per condition and seed; model {Path(report['model']).name}",
     ]
     if upright:
@@ -293,7 +300,10 @@ def combine(paths):
         cli.fail(f"--combine: seed given twice: {sorted(seeds)}", PROG)
     if len({r["n"] for r in reports}) > 1:
         cli.fail(f"--combine: the reports differ in --n: {sorted({r['n'] for r in reports})}", PROG)
-    return {"model": reports[0]["model"], "n": reports[0]["n"], "runs": runs, "mean": stress_means(runs)}
+    if len({bool(r.get("tuning")) for r in reports}) > 1:
+        cli.fail("--combine: some reports read the tuning pages (--tuning), others the benchmark", PROG)
+    return {"model": reports[0]["model"], "n": reports[0]["n"], "tuning": bool(reports[0].get("tuning")),
+            "runs": runs, "mean": stress_means(runs)}
 
 
 def run_stress(args):
@@ -301,12 +311,15 @@ def run_stress(args):
     if args.combine:
         report = combine(args.combine)
     else:
-        digits = stress_digits(args.data)
         engine = load_engine(args.model)
+        held_out_by = model_io.metadata(engine.path).get("seed") if args.tuning else None
+        if args.tuning and not isinstance(held_out_by, int):
+            cli.fail(f"--tuning: {engine.path.with_suffix('.json')} states no training seed to hold digits out by", PROG)
+        digits = stress_digits(args.data, held_out_by)
         runs = [{"seed": seed, "conditions": run_stress_seed(engine, digits, args.conditions, args.n, seed)}
                 for seed in args.seeds]
-        report = {"model": str(engine.path), "n": args.n, "populations": list(digits.names), "runs": runs,
-                  "mean": stress_means(runs)}
+        report = {"model": str(engine.path), "n": args.n, "tuning": args.tuning, "populations": list(digits.names),
+                  "runs": runs, "mean": stress_means(runs)}
     print(stress_report(report, args.markdown))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")

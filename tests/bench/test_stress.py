@@ -423,6 +423,12 @@ def test_combine_merges_the_seeds_of_earlier_reports_and_refuses_one_twice(tmp_p
     with pytest.raises(SystemExit):
         accuracy.combine([paths[0], paths[0]])
     assert "seed given twice" in capsys.readouterr().err
+    tuning = tmp_path / "tuning.json"
+    tuning.write_text(json.dumps({"model": "m.keras", "n": 10, "tuning": True, "runs": [
+        {"seed": 2, "conditions": {"layout_column": scored_as(1.0)}}]}))
+    with pytest.raises(SystemExit):
+        accuracy.combine([paths[0], tuning])
+    assert "tuning pages" in capsys.readouterr().err
 
 
 def test_the_stress_options_are_checked_before_any_work():
@@ -431,7 +437,7 @@ def test_the_stress_options_are_checked_before_any_work():
     assert parse_args(["--stress"]).conditions == list(stress.CONDITIONS)
     assert parse_args(["--stress", "--seed", "3"]).seeds == [3]
     for argv in (["--stress", "--condition", "nothing"], ["--stress", "--seeds", "x"], ["--condition", "size_small"],
-                 ["--orand", "--seeds", "1"], ["--stress", "--condition", ","]):
+                 ["--orand", "--seeds", "1"], ["--stress", "--condition", ","], ["--marks", "--tuning"]):
         with pytest.raises(SystemExit):
             parse_args(argv)
 
@@ -449,3 +455,18 @@ def test_stress_runs_end_to_end_on_the_shipped_model(tmp_path):
     run, = report["runs"]
     scored = run["conditions"]["size_ordinary"]
     assert run["seed"] == 0 and scored["images"] == 2 and 0 <= scored["strings"] <= 1 and scored["ms_per_image"] > 0
+
+
+@pytest.mark.slow
+def test_the_tuning_pages_are_written_with_held_out_digits_and_say_so(tmp_path):
+    out = tmp_path / "tuning.json"
+    result = run_module(
+        "handwriting.bench", "--stress", "--tuning", "--n", "2", "--condition", "size_ordinary", "--model", MODEL,
+        "--json", out,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("tuning pages of held-out digits: seed 0;")
+    report = json.loads(out.read_text())
+    assert report["tuning"] is True
+    assert report["populations"] == ["mnist (held-out train)", "usps test", "optdigits test"]
+    assert report["runs"][0]["conditions"]["size_ordinary"]["images"] == 2
