@@ -21,7 +21,6 @@ from typing import NamedTuple
 from handwriting import cli
 from handwriting.bench import common
 from handwriting.bench.common import PROG, load_engine, load_mnist
-from handwriting.engine import model_io
 from handwriting.pages import stress, synth
 
 TARGETS = {  # string accuracy issue #3 asks of each kind
@@ -212,9 +211,9 @@ def run(args):
 
 # ---- --stress -----------------------------------------------------------------------------------------
 
-def stress_digits(mnist_path=None, held_out_by=None):
-    """MNIST's and ARDIS IV's test digits for the stress generator; or, given the model's training
-    seed (`held_out_by`), the held-out digits the calibration fits on (calibrate.fit_digits), whose
+def stress_digits(mnist_path=None, held_out_for=None):
+    """MNIST's and ARDIS IV's test digits for the stress generator; or, given a model
+    (`held_out_for`), the held-out digits its calibration fits on (calibrate.fit_digits), whose
     pages may choose the engine's rules without looking at the benchmark's. A one-line exit when
     one is missing."""
     from handwriting.training import calibrate, data, datasets
@@ -222,8 +221,8 @@ def stress_digits(mnist_path=None, held_out_by=None):
     root = datasets.default_root()
     mnist = Path(data.resolve_path(mnist_path) or root / datasets.FILES["mnist"])
     try:
-        if held_out_by is not None:
-            return calibrate.fit_digits(root, data.load(mnist), held_out_by)
+        if held_out_for is not None:
+            return calibrate.fit_digits(root, data.load(mnist), held_out_for)
         return stress.load_digits(mnist, root / datasets.FILES["ardis"])
     except (OSError, KeyError, ValueError, data.DataError) as error:
         cli.fail(f"stress digits cannot be loaded: {error}", PROG)
@@ -312,10 +311,7 @@ def run_stress(args):
         report = combine(args.combine)
     else:
         engine = load_engine(args.model)
-        held_out_by = model_io.metadata(engine.path).get("seed") if args.tuning else None
-        if args.tuning and not isinstance(held_out_by, int):
-            cli.fail(f"--tuning: {engine.path.with_suffix('.json')} states no training seed to hold digits out by", PROG)
-        digits = stress_digits(args.data, held_out_by)
+        digits = stress_digits(args.data, engine.path if args.tuning else None)
         runs = [{"seed": seed, "conditions": run_stress_seed(engine, digits, args.conditions, args.n, seed)}
                 for seed in args.seeds]
         report = {"model": str(engine.path), "n": args.n, "tuning": args.tuning, "populations": list(digits.names),

@@ -88,11 +88,15 @@ def crop_sets(root):
     return fit, held
 
 
-def fit_digits(root, mnist, seed):
-    """The stress generator's digits for the fits' pages: MNIST's training digits that `seed` holds
-    out (train.split), USPS test and optdigits test, each a population of its own."""
+def fit_digits(root, mnist, model):
+    """The stress generator's digits for the fits' pages: MNIST's training digits that the `model`'s
+    training seed (its card's) holds out (train.split), USPS test and optdigits test, each a
+    population of its own. ValueError when the card states no seed."""
     from handwriting.training import datasets, served_pages, train
 
+    seed = model_io.metadata(model).get("seed")
+    if not isinstance(seed, int):
+        raise ValueError(f"{Path(model).with_suffix('.json')} states no training seed to hold digits out by")
     _, held = train.split(mnist, seed, None)
     return served_pages.stress_digits({"mnist (held-out train)": held,
                                        **{name: (split.x_test, split.y_test) for name, split in
@@ -445,9 +449,11 @@ def main(argv=None):
     if not args.dry_run:
         write_card(args.lines, "calibration", lines)
     for path in args.models:
-        seed = json.loads(path.with_suffix(".json").read_text())["seed"]
-        digits = (fit_digits(root, loaded, seed), check_digits)
-        found = calibrate_model(path, lines, crops, orand, digits, args.n)
+        try:
+            fitting = fit_digits(root, loaded, path)
+        except ValueError as error:
+            cli.fail(str(error), PROG)
+        found = calibrate_model(path, lines, crops, orand, (fitting, check_digits), args.n)
         print(summary(path.stem, found) + "\n", flush=True)
         if not args.dry_run:
             write_card(path, "calibration", card(found))

@@ -1,10 +1,13 @@
 """The calibration fits on tiny reads: the line reader's digits weighed by the digit model's word."""
+import json
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from handwriting.engine import calibration
 from handwriting.training import calibrate
+from helpers import MODEL, ROOT
 
 
 def _read(digit_model_agrees, right):
@@ -28,11 +31,11 @@ def test_fit_whole_learns_that_a_digit_the_digit_model_refuses_is_wrong():
     assert agreed > 0.85 and refused < 0.15
 
 
-def test_the_fits_pages_are_written_with_held_out_digits_not_the_benchmarks(mnist):
+def test_the_fits_pages_are_written_with_held_out_digits_not_the_benchmarks(mnist, tmp_path):
     from handwriting.training import datasets, train
 
     root = datasets.default_root()
-    digits = calibrate.fit_digits(root, mnist, seed=42)
+    digits = calibrate.fit_digits(root, mnist, MODEL)  # its card's seed: 42
     assert digits.names == ("mnist (held-out train)", "usps test", "optdigits test")
     _, (held, _) = train.split(mnist, 42, None)
     ours = digits.images[digits.population == 0]
@@ -42,14 +45,12 @@ def test_the_fits_pages_are_written_with_held_out_digits_not_the_benchmarks(mnis
     ardis = {image.tobytes() for image in datasets.ardis(root).x_test} | {image.tobytes() for image in datasets.ardis(root).x_train}
     assert not any(image.tobytes() in ardis for image in digits.images)
     assert np.count_nonzero(digits.population == 1) == len(datasets.usps(root).y_test)
+    with pytest.raises(ValueError, match="no training seed"):
+        calibrate.fit_digits(root, mnist, tmp_path / "uncarded.keras")
 
 
 def test_every_shipped_cards_calibration_was_fitted_on_no_benchmark_digit():
     """ARDIS IV's licence lets no shipped model learn from it; MNIST test only scores models."""
-    import json
-
-    from helpers import ROOT
-
     cards = sorted((ROOT / "models").glob("digit_*.json"))
     assert len(cards) >= 3
     for path in cards:
