@@ -18,7 +18,8 @@ EDGE_ALONG = 0.5  # ... unless it runs along the border for this share of its le
 # the marks taken for edges on the amounts (a run of touching zeros, a first digit cut by the crop)
 # stood 0.25-3.95 times as wide as tall, filled 0.18-0.44 of their box with strokes at most 0.19 of
 # its shorter side; the sheet edges of the stress photos are lines, corners and outlines. The same
-# test tells a flat run of touching digits from a line's remains (typical_height).
+# test tells a flat run of touching digits from a line's remains (typical_height). On the tuning
+# pages of held-out digits a step either side of each changed no page; on the amounts, 2 at most, lost.
 WRITING_ASPECT = (0.2, 4.0)  # a mark this wide for its height, a 1 to four touching 0s, ...
 WRITING_FILL = 0.15  # ... filling at least this share of its box (an edge's corner or outline fills less) ...
 WRITING_STROKE = 0.25  # ... with strokes thinner than this share of its shorter side (a wedge of table is solid) is writing
