@@ -8,10 +8,10 @@ line's other gaps (their median), so that a writer who spaces every digit widely
 number. Both were chosen on the stress benchmark's layout_two_numbers at seed 1, with the classic
 synthetic benchmark at seed 0 as numbers that must stay whole, and checked on seeds 0 and 2 and on
 the real-world folder; on the tuning pages of held-out digits (reports/stress/tuning_recheck.md) a
-step either side of either changed no page. A separator belongs to the line of the digit nearest to it. Within a number,
-a point or comma counts only between two digits, and a minus sign only before its first digit; any
-other separator, and any separator the model read as a digit, is left out. A digit hidden by
-min_confidence is written "?".
+step either side of either changed no page. A separator belongs to the line of the digit nearest to
+it. Within a number, a point or comma counts only between two digits, and a minus sign only before
+its first digit; any other separator, and any separator the model read as a digit, is left out. A
+digit hidden by min_confidence is written "?".
 
 Value. `value(text)` is the number a text means, or None:
 - digits alone are an integer: "042" is 42; a leading "-" makes it negative.
