@@ -15,7 +15,7 @@ from pathlib import Path
 
 from handwriting import cli, config
 from handwriting.engine import model_io
-from handwriting.training import export
+from handwriting.training import export, resume
 
 VALIDATION = 5000
 ARCHITECTURES = ("cnn", "advanced", "linear")  # architectures.ARCHITECTURES, named here so that --help needs no Keras
@@ -57,6 +57,10 @@ def build_parser():
     add("--reports", type=Path, metavar="DIR",
         help=f"folder for the history and the curves (default: $HANDWRITING_REPORTS, else {settings.reports_dir})")
     add("--tensorboard", type=Path, metavar="DIR", help="write TensorBoard logs to this folder (default: none)")
+    add("--resume", type=Path, metavar="DIR",
+        help="keep the training state in this folder after every epoch: the same command started again "
+             "goes on from the last finished epoch, and the folder is emptied when the model is saved "
+             "(default: none, a stopped run is lost)")
     add("--served-pages", type=int, default=0, metavar="N",
         help="also learn from the crops the engine cuts from N pages composed from the training digits "
              "under the stress conditions, in served_pages.py (default: %(default)s, none)")
@@ -131,31 +135,55 @@ def compile_model(model, arch, epoch_steps, epochs, peak, warm_start):
     model.compile(optimizer=keras.optimizers.AdamW(rate, weight_decay=1e-4), loss=loss, metrics=["accuracy"])
 
 
+def stopped(rows, patience):
+    """Early stopping: `patience` epochs since the best validation mean (the first of equals)."""
+    means = [row["val_accuracy"] for row in rows]
+    return bool(means) and len(means) - 1 - means.index(max(means)) >= patience
+
+
 class Selection:
     """Scores every validation set after each epoch and puts their mean in the logs as
-    `val_accuracy`, so that checkpointing and early stopping choose by unseen writers; prints one
-    line per epoch with the elapsed time and ETA, for logs too."""
+    `val_accuracy`, so that checkpointing and early stopping choose by unseen writers; appends the
+    epoch to `rows` (which holds a resumed run's earlier epochs) and prints one line per epoch with
+    the elapsed time and ETA, for logs too."""
 
-    def __new__(cls, sets, epochs):
+    def __new__(cls, sets, epochs, patience, rows):
         import keras
 
         from handwriting.training import mix
 
         class _Selection(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
-                self.start, self.scores = time.monotonic(), []
+                self.start, self.first = time.monotonic(), len(rows)
 
             def on_epoch_end(self, epoch, logs=None):
                 scores = mix.accuracies(lambda x: self.model.predict(model_io.to_batch(x), batch_size=1000, verbose=0), sets)
-                self.scores.append(scores)
                 logs["val_accuracy"] = sum(scores.values()) / len(scores)
+                rows.append({**{name: float(value) for name, value in logs.items()},
+                             "scores": {name: float(value) for name, value in scores.items()}})
                 done, elapsed = epoch + 1, time.monotonic() - self.start
                 print(f"epoch {done}/{epochs}  loss {logs['loss']:.4f}  validation mean {logs['val_accuracy']:.4f}  "
                       + "  ".join(f"{name} {value:.4f}" for name, value in scores.items())
-                      + f"  elapsed {elapsed / 60:.1f} min  ETA {elapsed / done * (epochs - done) / 60:.1f} min",
-                      flush=True)
+                      + f"  elapsed {elapsed / 60:.1f} min  "
+                      + f"ETA {elapsed / (done - self.first) * (epochs - done) / 60:.1f} min", flush=True)
+                self.model.stop_training = stopped(rows, patience)
 
         return _Selection()
+
+
+class Record:
+    """Saves each finished epoch into the --resume folder, after the checkpoint has taken it."""
+
+    def __new__(cls, folder, rows, partial, clock):
+        import keras
+
+        class _Record(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                before = folder.best_value("val_accuracy")
+                improved = before is None or rows[-1]["val_accuracy"] > before
+                folder.record(self.model, rows[-1], partial, improved, clock())
+
+        return _Record()
 
 
 def write_reports(history, folder):
@@ -200,8 +228,9 @@ def versions():
     }
 
 
-def training_sets(args, data):
-    """The training mix as batches, the validation sets, and the mix's sources."""
+def training_sets(args, data, folder):
+    """The training mix as batches, the validation sets, and the mix's sources; the crops of the
+    served pages are kept in the --resume folder, if any, for a resumed run."""
     import numpy as np
 
     from handwriting.training import mix
@@ -214,8 +243,12 @@ def training_sets(args, data):
 
         digits = served_pages.stress_digits(trained.splits)
         cutter = args.init or config.settings().model_path
-        crops, labels, on_marks = served_pages.served_crops(cutter, digits, args.served_pages, args.seed,
-                                                            args.workers, args.served_marks)
+
+        def serve():
+            return served_pages.served_crops(cutter, digits, args.served_pages, args.seed, args.workers,
+                                             args.served_marks)
+
+        crops, labels, on_marks = folder.cached(serve) if folder else serve()
         x, y = np.concatenate([x, crops]), np.concatenate([y, labels.astype(y.dtype)])
         refused = int(np.count_nonzero(labels[~on_marks] == model_io.NOT_A_DIGIT))
         if args.served_pages:
@@ -235,24 +268,35 @@ def training_sets(args, data):
     return batches, validation, sources, len(x)
 
 
-def fit(model, args, train_ds, validation, partial):
+def fit(model, args, train_ds, validation, partial, folder):
     """Train with early stopping on the validation mean, the best model so far checkpointed to
-    `partial`; the history, the per-set scores of each epoch and the seconds it took."""
+    `partial`, from the epoch a resumed run had reached; the history of every epoch, each one's
+    per-set scores and the seconds all the runs took."""
     import keras
 
-    selection = Selection(validation, args.epochs)
+    started, earlier = time.monotonic(), folder.seconds if folder else 0.0
+
+    def clock():
+        return earlier + time.monotonic() - started
+
+    rows = list(folder.rows) if folder else []
+    if folder and rows:
+        folder.restore(model, partial)
+        print(f"resuming from {folder.path}: {len(rows)} of {args.epochs} epochs done", flush=True)
     callbacks = [
-        selection,
-        keras.callbacks.ModelCheckpoint(partial, monitor="val_accuracy", mode="max", save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=args.patience,
-                                      restore_best_weights=True),
+        Selection(validation, args.epochs, args.patience, rows),
+        keras.callbacks.ModelCheckpoint(partial, monitor="val_accuracy", mode="max", save_best_only=True,
+                                        initial_value_threshold=folder.best_value("val_accuracy") if folder else None),
     ]
+    if folder:
+        callbacks.append(Record(folder, rows, partial, clock))
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(args.tensorboard)))
-    started = time.monotonic()
-    history = model.fit(train_ds, epochs=args.epochs, callbacks=callbacks, shuffle=False,
-                        verbose=1 if sys.stdout.isatty() else 2)
-    return history.history, selection.scores, time.monotonic() - started
+    if len(rows) < args.epochs and not stopped(rows, args.patience):
+        model.fit(train_ds, epochs=args.epochs, initial_epoch=len(rows), callbacks=callbacks, shuffle=False,
+                  verbose=1 if sys.stdout.isatty() else 2)
+    history = {name: [row[name] for row in rows] for name in rows[0] if name != "scores"}
+    return history, [row["scores"] for row in rows], clock()
 
 
 def test_accuracy(model, data):
@@ -324,8 +368,9 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     try:
-        train_ds, validation, sources, images = training_sets(args, data)
-    except FileNotFoundError as error:
+        folder = resume.Folder(args.resume, resume.fingerprint(vars(args), data.sha256)) if args.resume else None
+        train_ds, validation, sources, images = training_sets(args, data, folder)
+    except (FileNotFoundError, resume.ResumeError) as error:
         cli.fail(str(error))
     model = build_model(args)
     compile_model(model, args.arch, int(np.ceil(images / args.batch_size)), args.epochs, args.learning_rate,
@@ -335,7 +380,7 @@ def main(argv=None):
     # Checkpoints go beside the target and replace it only at the end, so that a server or an
     # evaluation never reads a half-written or half-trained model.
     partial = model_io.partial_path(args.out)
-    history, per_epoch, wall = fit(model, args, train_ds, validation, partial)
+    history, per_epoch, wall = fit(model, args, train_ds, validation, partial, folder)
 
     best = model_io.load(partial)
     chosen = per_epoch[int(np.argmax(history["val_accuracy"]))]
@@ -343,6 +388,8 @@ def main(argv=None):
     write_reports(history, args.reports or config.settings().reports_dir)
     meta = metadata(args, best, history, (sources, images, wall), (chosen, accuracy), data.sha256)
     export.publish(partial, args.out, meta, best)
+    if folder:
+        folder.clear()
     print(f"saved {args.out}: validation mean {meta['validation_accuracy']:.4f}, "
           f"test accuracy {accuracy:.4f}, {wall / 60:.1f} min")
 

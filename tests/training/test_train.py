@@ -1,7 +1,10 @@
 """The training CLI end to end on a small subset, and its one-line refusals of bad input."""
 import json
+import os
 import re
 import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -125,6 +128,8 @@ REFUSALS = {
     "ARDIS IV, whose licence forbids a shipped model to learn from it": ({"--sets": "mnist,ardis"}, "ardis"),
     "an unknown set": ({"--sets": "emnist"}, "emnist"),
     "an --out that exists, without --force": ({"--out": "{tmp}/exists.keras"}, "--force"),
+    "a --resume folder of a run with other options": ({"--resume": "{tmp}/other-run"}, "a run with other options"),
+    "a damaged --resume folder": ({"--resume": "{tmp}/damaged-run"}, "remove the folder"),
 }
 
 
@@ -133,11 +138,53 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, mnist_path, problem):
     changes, reason = REFUSALS[problem]
     (tmp_path / "random.npz").write_bytes(np.random.default_rng(2).bytes(4096))
     (tmp_path / "exists.keras").write_bytes(b"stands for a shipped model")
+    for name, state in {"other-run": {"options": {"epochs": 9}}, "damaged-run": "{half"}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "state.json").write_text(state if isinstance(state, str) else json.dumps(state))
     # Were the refusal ever to go missing, these settings make the run short rather than an hour long.
     options = {"--data": mnist_path, "--out": "{tmp}/m.keras", "--epochs": "1", "--subset": "100", **changes}
     args = [str(part).format(tmp=tmp_path) for pair in options.items() for part in pair]
     result = train(tmp_path, *args)
     assert_refused(result, ERROR, reason)
+
+
+def test_early_stopping_waits_patience_epochs_after_the_first_best():
+    from handwriting.training.train import stopped
+
+    def rows(*means):
+        return [{"val_accuracy": mean} for mean in means]
+
+    assert not stopped([], 2) and not stopped(rows(0.5, 0.6, 0.6), 2) and not stopped(rows(0.5, 0.6, 0.5, 0.7), 2)
+    assert stopped(rows(0.5, 0.6, 0.6, 0.6), 2) and stopped(rows(0.9, 0.1), 1)
+
+
+def test_a_killed_run_resumed_with_the_same_command_goes_on_from_its_last_epoch(tmp_path, mnist_path):
+    """The first run is killed outright once an epoch is saved; the second continues it."""
+    folder = tmp_path / "state"
+    args = ["--data", mnist_path, "--sets", "mnist", "--epochs", 3, "--subset", SUBSET, "--batch-size", BATCH,
+            "--no-augment", "--out", tmp_path / "m.keras", "--reports", tmp_path / "reports", "--resume", folder]
+    first = subprocess.Popen([sys.executable, "-m", "handwriting.training.train", *map(str, args)], cwd=ROOT,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 400
+    while not (folder / "state.json").is_file() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.kill()
+    first.wait()
+    saved = json.loads((folder / "state.json").read_text())["rows"]
+    assert 1 <= len(saved) < 3 and not (tmp_path / "m.keras").exists()
+
+    result = train(tmp_path, *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"resuming from {folder}: {len(saved)} of 3 epochs done" in result.stdout
+    assert f"epoch {len(saved) + 1}/3" in result.stdout and "epoch 1/3" not in result.stdout
+    history = json.loads((tmp_path / "reports" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert [row["val_accuracy"] for row in history[:len(saved)]] == [row["val_accuracy"] for row in saved]
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["epochs"] == 3
+    assert meta["validation_accuracy"] == pytest.approx(max(row["val_accuracy"] for row in history), abs=1e-5)
+    assert meta["test_accuracy"] > 0.9 and not folder.exists()
 
 
 def test_run_training_help_names_itself_and_gives_every_default_and_choice():
