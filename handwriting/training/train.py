@@ -136,9 +136,10 @@ def compile_model(model, arch, epoch_steps, epochs, peak, warm_start):
 
 
 def stopped(rows, patience):
-    """Early stopping: `patience` epochs since the best validation mean (the first of equals)."""
+    """Early stopping: `patience` epochs since the best validation mean (the first of equals), and
+    at least one, as Keras' EarlyStopping counts them."""
     means = [row["val_accuracy"] for row in rows]
-    return bool(means) and len(means) - 1 - means.index(max(means)) >= patience
+    return bool(means) and len(means) - 1 - means.index(max(means)) >= max(patience, 1)
 
 
 class Selection:

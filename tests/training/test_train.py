@@ -156,6 +156,7 @@ def test_early_stopping_waits_patience_epochs_after_the_first_best():
 
     assert not stopped([], 2) and not stopped(rows(0.5, 0.6, 0.6), 2) and not stopped(rows(0.5, 0.6, 0.5, 0.7), 2)
     assert stopped(rows(0.5, 0.6, 0.6, 0.6), 2) and stopped(rows(0.9, 0.1), 1)
+    assert not stopped(rows(0.5, 0.6), 0) and stopped(rows(0.6, 0.5), 0)
 
 
 def test_a_killed_run_resumed_with_the_same_command_goes_on_from_its_last_epoch(tmp_path, mnist_path):
