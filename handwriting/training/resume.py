@@ -2,9 +2,10 @@
 longer than a session, goes on where it stopped when the same command starts again.
 
 After each epoch the folder gets the weights with the optimizer's state, the best model so far and
-the record of every epoch. `state.json` is written last and names the other files, so a run killed
-mid-write resumes from the last complete epoch. A resumed run is not bit-identical to one that ran
-through: the shuffling and the distortions start their sequences afresh.
+the record of every epoch; once, the crops of the served pages, which take minutes to make again.
+`state.json` is written last and names the other files, so a run killed mid-write resumes from
+the last complete epoch. A resumed run is not bit-identical to one that ran through: the shuffling
+and the distortions start their sequences afresh.
 """
 import json
 import os
