@@ -81,18 +81,21 @@ class Folder:
         if improved:
             best = f"best-{epoch}.keras"
             shutil.copyfile(checkpoint, self.path / best)
-        rows = self.rows + [row]
-        state = {"options": self.options, "rows": rows, "seconds": seconds, "latest": latest, "best": best}
-        _write_atomically(self.path / STATE, json.dumps(state, indent=1))
         stale = {self.latest, self.best} - {latest, best, None}
+        self._save(self.rows + [row], seconds, latest, best)
         for name in stale:
             (self.path / name).unlink(missing_ok=True)
+
+    def _save(self, rows, seconds, latest, best):
+        state = {"options": self.options, "rows": rows, "seconds": seconds, "latest": latest, "best": best}
+        _write_atomically(self.path / STATE, json.dumps(state, indent=1))
         self.rows, self.seconds, self.latest, self.best = rows, seconds, latest, best
 
     def cached(self, compute):
-        """The arrays `compute()` returns, computed once per run: they take minutes to make."""
+        """The arrays `compute()` returns, computed once per run: they take minutes to make. The
+        state is written with them, so that a run with other options never takes them for its own."""
         cache = self.path / CACHE
-        if cache.is_file():
+        if cache.is_file() and (self.path / STATE).is_file():
             with np.load(cache) as saved:
                 return tuple(saved[f"a{i}"] for i in range(len(saved.files)))
         arrays = compute()
@@ -101,6 +104,7 @@ class Folder:
         with open(partial, "wb") as handle:
             np.savez(handle, **{f"a{i}": array for i, array in enumerate(arrays)})
         os.replace(partial, cache)
+        self._save(self.rows, self.seconds, self.latest, self.best)
         return arrays
 
     def clear(self):

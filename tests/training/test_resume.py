@@ -103,6 +103,20 @@ def test_cached_arrays_are_computed_once(tmp_path):
     assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(first, second))
 
 
+def test_cached_arrays_belong_to_the_options_they_were_made_with(tmp_path):
+    resume.Folder(tmp_path, OPTIONS).cached(lambda: (np.zeros(2),))
+    assert resume.Folder(tmp_path, OPTIONS).rows == []
+    with pytest.raises(resume.ResumeError, match=r"other options \(seed\)"):
+        resume.Folder(tmp_path, {**OPTIONS, "seed": 2})
+
+
+def test_arrays_left_without_a_state_are_made_again(tmp_path):
+    resume.Folder(tmp_path, OPTIONS).cached(lambda: (np.zeros(2),))
+    (tmp_path / resume.STATE).unlink()
+    again = resume.Folder(tmp_path, OPTIONS).cached(lambda: (np.ones(3),))
+    assert np.array_equal(again[0], np.ones(3))
+
+
 def test_a_folder_of_another_run_is_refused_naming_the_options_that_differ(tmp_path):
     model, checkpoint = trained_model(), tmp_path / "best.keras"
     model.save(checkpoint)
