@@ -42,15 +42,34 @@ def stress_digits(splits):
     )
 
 
-def page_plan(pages, seed, marks=0):
-    """(kind of page, condition, page seed, index) of each page: `pages` stress pages, the upright
-    conditions in turn, then `marks` pages of marks, their kinds in turn."""
-    from handwriting.pages import marks as mark_pages, stress
+def upright_conditions():
+    """The stress conditions pages may be composed under: all but the turned pages, which the
+    engine turns upright before it cuts."""
+    from handwriting.pages import stress
 
-    upright = [c for c in stress.CONDITIONS if c not in stress.TURNED]
+    return [c for c in stress.CONDITIONS if c not in stress.TURNED]
+
+
+def page_plan(pages, seed, marks=0, conditions=None):
+    """(kind of page, condition, page seed, index) of each page: `pages` stress pages, `conditions`
+    (default: every upright one) in turn, then `marks` pages of marks, their kinds in turn."""
+    from handwriting.pages import marks as mark_pages
+
+    upright = list(conditions or upright_conditions())
     kinds = list(mark_pages.KINDS)
-    return [("stress", upright[i % len(upright)], PAGE_SEED + seed, i // len(upright)) for i in range(pages)] + \
-        [("marks", kinds[i % len(kinds)], PAGE_SEED + seed, i // len(kinds)) for i in range(marks)]
+    return _in_turn("stress", upright, pages, seed) + _in_turn("marks", kinds, marks, seed)
+
+
+def _in_turn(kind, names, pages, seed):
+    """`pages` pages of `names` taken in turn, each page of a name numbered after its earlier ones,
+    so that a name listed twice gets two different pages."""
+    done = {}
+    plan = []
+    for i in range(pages):
+        name = names[i % len(names)]
+        plan.append((kind, name, PAGE_SEED + seed, done.get(name, 0)))
+        done[name] = done.get(name, 0) + 1
+    return plan
 
 
 def labelled_crops(reading, expected, boxes):
@@ -107,11 +126,11 @@ def _read(plan):
     return np.concatenate(crops), np.concatenate(labels), np.concatenate(on_marks)
 
 
-def served_crops(model_path, digits, pages, seed, workers=2, marks=0):
+def served_crops(model_path, digits, pages, seed, workers=2, marks=0, conditions=None):
     """(crops, labels, from a page of marks) cut by the engine (with the model at `model_path`) from
-    `pages` composed pages and `marks` pages of marks, read upright in `workers` processes; the same
-    arguments give the same crops."""
-    plan = page_plan(pages, seed, marks)
+    `pages` pages composed under `conditions` and `marks` pages of marks, read upright in `workers`
+    processes; the same arguments give the same crops."""
+    plan = page_plan(pages, seed, marks, conditions)
     chunks = [plan[i: i + CHUNK] for i in range(0, len(plan), CHUNK)]
     context = multiprocessing.get_context("spawn")  # a forked TensorFlow would hang
     with context.Pool(workers, _start, (Path(model_path), digits)) as pool:

@@ -64,6 +64,10 @@ def build_parser():
     add("--served-pages", type=int, default=0, metavar="N",
         help="also learn from the crops the engine cuts from N pages composed from the training digits "
              "under the stress conditions, in served_pages.py (default: %(default)s, none)")
+    add("--served-conditions", default="", metavar="NAME[*K],...",
+        help="the stress conditions of the --served-pages, taken in turn, NAME*K as K of them; "
+             "'upright' is every upright one (default: upright); e.g. upright,layout_separators*14 "
+             "writes 15 times as many pages with currency signs and minus signs")
     add("--served-marks", type=int, default=0, metavar="N",
         help="also learn that the marks the engine takes for digits on N pages of marks holding no digit "
              "(scribbles, blots, hatching, shadows, letters) are not one digit (default: %(default)s, none)")
@@ -84,10 +88,28 @@ def parse_args(argv=None):
                      "not negative")
     cli.check_model_out(parser, args.out, args.force)
     args.sets = [name for name in args.sets.split(",") if name]
+    args.served_conditions = _served_conditions(parser, args.served_conditions)
     refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
     if refused or not args.sets:
         parser.error(f"--sets: choose from {', '.join(datasets.TRAINABLE)} (not {', '.join(refused) or 'none'})")
     return args
+
+
+def _served_conditions(parser, text):
+    """The --served-conditions as the list of conditions taken in turn, None for every upright
+    condition once; a parser error for a name that is no upright stress condition or a bad K."""
+    from handwriting.training import served_pages
+
+    upright = served_pages.upright_conditions()
+    conditions = []
+    for part in filter(None, text.split(",")):
+        name, _, times = part.partition("*")
+        if name != "upright" and name not in upright:
+            parser.error(f"--served-conditions: not an upright stress condition: {name}")
+        if times and (not times.isdigit() or int(times) < 1):
+            parser.error(f"--served-conditions: {part}: K must be a whole number of at least 1")
+        conditions += (upright if name == "upright" else [name]) * int(times or 1)
+    return conditions or None
 
 
 def split(data, seed, subset):
@@ -247,7 +269,7 @@ def training_sets(args, data, folder):
 
         def serve():
             return served_pages.served_crops(cutter, digits, args.served_pages, args.seed, args.workers,
-                                             args.served_marks)
+                                             args.served_marks, args.served_conditions)
 
         crops, labels, on_marks = folder.cached(serve) if folder else serve()
         x, y = np.concatenate([x, crops]), np.concatenate([y, labels.astype(y.dtype)])

@@ -28,6 +28,20 @@ def test_the_plan_takes_each_upright_condition_in_turn_far_from_the_benchmark_se
     assert len(set(plan)) == len(plan)
 
 
+def test_a_plan_of_chosen_conditions_takes_only_those_in_turn():
+    plan = served_pages.page_plan(5, seed=1, conditions=["layout_separators", "paper_grid"])
+    assert [(c, index) for _, c, _, index in plan] == [
+        ("layout_separators", 0), ("paper_grid", 0), ("layout_separators", 1), ("paper_grid", 1), ("layout_separators", 2)]
+    assert served_pages.upright_conditions() == [c for c in stress.CONDITIONS if c not in stress.TURNED]
+
+
+def test_a_condition_listed_twice_gets_twice_the_pages_never_the_same_one():
+    plan = served_pages.page_plan(6, seed=0, conditions=["paper_grid", "layout_touching", "layout_touching"])
+    assert [(c, index) for _, c, _, index in plan] == [
+        ("paper_grid", 0), ("layout_touching", 0), ("layout_touching", 1),
+        ("paper_grid", 1), ("layout_touching", 2), ("layout_touching", 3)]
+
+
 def test_pages_of_marks_follow_the_stress_pages_each_kind_in_turn_far_from_the_benchmark_seeds():
     plan = served_pages.page_plan(3, seed=0, marks=len(marks.KINDS) + 2)
     assert [kind for kind, _, _, _ in plan] == ["stress"] * 3 + ["marks"] * (len(marks.KINDS) + 2)
