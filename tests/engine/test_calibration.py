@@ -225,18 +225,21 @@ def test_calibration_changes_what_a_reading_reports_not_what_it_reads(recognizer
 
 def test_a_lone_digit_on_a_clean_page_stays_sure(recognizer, mnist):
     """The page's features (page_features) weigh down a page whose marks are mostly refused; a page
-    of one digit, every mark read, is no such page. The first 60 MNIST test digits, each alone on a
-    page: measured 58 read right, the least sure of them shown at 0.56."""
+    of one digit, every mark read, is no such page. The first 200 MNIST test digits, each alone on a
+    page: measured 199 read right, 3 of them shown at 0.5 or less (the previous model: 198 and 1; on
+    the last 1,000, 990 right and 9 at 0.5 or less with either). A rate, not the least sure digit:
+    which lone digit a refitted calibration leaves unsure changes from model to model."""
     from helpers import png
 
     shown = []
-    for tile, label in zip(mnist.x_test[:60], mnist.y_test[:60]):
+    for tile, label in zip(mnist.x_test[:200], mnist.y_test[:200]):
         page = np.full((68, 68), 255, np.uint8)
         page[20:48, 20:48] = 255 - tile
         reading = recognizer.read(png(page))
         if reading.digits_text == str(label):
             shown.append(reading.digits[0].probability)
-    assert len(shown) >= 57 and min(shown) > 0.5, (len(shown), min(shown))
+    unsure = sum(p <= 0.5 for p in shown)
+    assert len(shown) >= 196 and unsure <= 4, (len(shown), unsure)
 
 
 def test_the_engine_records_the_page_its_digits_were_weighed_by(recognizer, digits_png):
