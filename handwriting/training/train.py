@@ -89,6 +89,10 @@ def parse_args(argv=None):
     cli.check_model_out(parser, args.out, args.force)
     args.sets = [name for name in args.sets.split(",") if name]
     args.served_conditions = _served_conditions(parser, args.served_conditions)
+    started = model_io.metadata(args.init).get("seed") if args.init else None
+    if started is not None and started != args.seed:
+        parser.error(f"--seed {args.seed}: {args.init.name} was trained with --seed {started}, whose held-out "
+                     f"digits the new one would learn from; fine-tune with --seed {started}")
     refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
     if refused or not args.sets:
         parser.error(f"--sets: choose from {', '.join(datasets.TRAINABLE)} (not {', '.join(refused) or 'none'})")

@@ -133,6 +133,7 @@ REFUSALS = {
     "an --out that exists, without --force": ({"--out": "{tmp}/exists.keras"}, "--force"),
     "a --resume folder of a run with other options": ({"--resume": "{tmp}/other-run"}, "a run with other options"),
     "a damaged --resume folder": ({"--resume": "{tmp}/damaged-run"}, "remove the folder"),
+    "an --init model trained with another seed": ({"--init": "{tmp}/seven.keras", "--seed": "42"}, "--seed 7"),
 }
 
 
@@ -141,6 +142,8 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, mnist_path, problem):
     changes, reason = REFUSALS[problem]
     (tmp_path / "random.npz").write_bytes(np.random.default_rng(2).bytes(4096))
     (tmp_path / "exists.keras").write_bytes(b"stands for a shipped model")
+    (tmp_path / "seven.keras").write_bytes(b"stands for a model trained with --seed 7")
+    (tmp_path / "seven.json").write_text(json.dumps({"seed": 7}))
     for name, state in {"other-run": {"options": {"epochs": 9}}, "damaged-run": "{half"}.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "state.json").write_text(state if isinstance(state, str) else json.dumps(state))
