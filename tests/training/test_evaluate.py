@@ -10,7 +10,7 @@ import pytest
 from handwriting.training import evaluate
 from helpers import MODEL, ROOT, assert_refused, run_module
 
-TARGET = 0.9954  # the shipped model as measured; it trades 0.06 points of MNIST (99.60 MNIST-only) for other writers
+TARGET = 0.9951  # the shipped model as measured; it trades 0.09 points of MNIST (99.60 MNIST-only) for other writers
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 ERROR = re.compile(r"python -m handwriting\.training\.evaluate: error: \S")
 
