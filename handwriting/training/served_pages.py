@@ -10,6 +10,7 @@ that hold no digit at all (pages/marks.py: scribbles, blots, hatching, shadows, 
 marks the engine takes for digits there, every crop of them "not one digit".
 """
 import multiprocessing
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +64,12 @@ def page_plan(pages, seed, marks=0, conditions=None):
 def _in_turn(kind, names, pages, seed):
     """`pages` pages of `names` taken in turn, each page of a name numbered after its earlier ones,
     so that a name listed twice gets two different pages."""
-    done = {}
+    done = Counter()
     plan = []
     for i in range(pages):
         name = names[i % len(names)]
-        plan.append((kind, name, PAGE_SEED + seed, done.get(name, 0)))
-        done[name] = done.get(name, 0) + 1
+        plan.append((kind, name, PAGE_SEED + seed, done[name]))
+        done[name] += 1
     return plan
 
 
