@@ -23,8 +23,9 @@ FIT_TOLERANCE = 1e-4  # the fit stops when the bracket of log T is this narrow
 TEMPERATURE_STEP = 1.01  # ratio between neighbouring temperatures a fit tries
 RIDGE = 1e-3  # the logistic fit's penalty on its weights
 LOGISTIC_STEPS = 25  # Newton steps of the logistic fit: it converges in well under ten
-CONTEXT_WEIGHTS = 11  # intercept, then one per context feature
-WHOLE_WEIGHTS = 9  # intercept, then one per whole_features feature
+CONTEXT_WEIGHTS = 12  # intercept, then one per context feature
+WHOLE_WEIGHTS = 10  # intercept, then one per whole_features feature
+ALONE_WEIGHTS = 9  # intercept, then one per alone_features feature
 INK = 127  # a crop's pixels above this are its ink, for the shape features
 READING_CEILINGS = np.round(np.arange(0.30, 1.0001, 0.005), 3)  # the caps a reading-level fit tries
 
@@ -169,11 +170,15 @@ class Page(NamedTuple):
     marks: int  # the marks found
     lines: int  # the lines they lie on
     read: int  # the digits weighed, before short_marks drops any as stray
+    doubt: float = 0.0  # mean logit of the model's own "not one digit" over the digits weighed
 
     @classmethod
-    def of(cls, lines, read):
-        """The Page of the marks a segmentation found, line by line, and of the `read` digits."""
-        return cls(sum(map(len, lines)), len(lines), read)
+    def of(cls, lines, not_a_digit):
+        """The Page of the marks a segmentation found, line by line, and of the digits weighed, by
+        the model's own probability of "not one digit" for each (before any temperature, which the
+        fits choose after reading their pages)."""
+        doubt = float(np.mean(logit(not_a_digit))) if len(not_a_digit) else 0.0
+        return cls(sum(map(len, lines)), len(lines), len(not_a_digit), doubt)
 
 
 def context_features(probabilities, evidence, page):
@@ -190,13 +195,14 @@ def context_features(probabilities, evidence, page):
 
 def page_features(count, page):
     """Of each of a page's `count` digits, what the Page says of them all: the share of its marks
-    read as digits (at most 1), and the logs of 1 + the marks and 1 + the lines found. The share
-    counts the digits as weighed (Page.read), so that the fits, which see a reading once its strays
-    are dropped, weigh a page as the engine did. On a page of
-    scribbles, hatching or letters most marks are refused and they lie on short lines (a median of
-    1.5 marks a line on the pages of marks at seed 1, 4 on the stress pages); the few that pass look
-    like any digit to both models. On a page of digits nearly every mark is read."""
-    row = [min(page.read / max(page.marks, 1), 1.0), math.log1p(page.marks), math.log1p(page.lines)]
+    read as digits (at most 1), the logs of 1 + the marks and 1 + the lines found, and how much the
+    digit model doubts the page's digits are digits at all (Page.doubt). The share and the doubt
+    count the digits as weighed, so that the fits, which see a reading once its strays are dropped,
+    weigh a page as the engine did. On a page of scribbles, hatching or letters most marks are
+    refused and they lie on short lines (a median of 1.5 marks a line on the pages of marks at seed
+    1, 4 on the stress pages); the few that pass look like any digit to both models, but the model
+    finds most of the page's other crops no digit. On a page of digits nearly every mark is read."""
+    row = [min(page.read / max(page.marks, 1), 1.0), math.log1p(page.marks), math.log1p(page.lines), page.doubt]
     return np.tile(row, (count, 1))
 
 
@@ -216,6 +222,16 @@ def whole_features(probabilities, digits, answers, crops, page):
     same = answers[np.arange(len(answers)), np.asarray(digits, int)]
     return np.column_stack([logit(probabilities), logit(same), logit(answers[:, NOT_A_DIGIT]), ink_shape(crops),
                             page_features(len(answers), page)])
+
+
+def alone_features(probabilities, not_a_digit, crops, page):
+    """The features of each digit of a page the line reader was not asked about (more lines than
+    it confirms), for context_probability: the logit of its calibrated probability and of "not one
+    digit", the shape of its ink and the Page's (page_features). Such pages are columns and grids
+    of digits, or strokes and blots scattered over many short lines, whose few marks the digit
+    model keeps it reads surely."""
+    return np.column_stack([logit(probabilities), logit(not_a_digit), ink_shape(crops),
+                            page_features(len(crops), page)])
 
 
 def context_probability(features, weights):
@@ -239,6 +255,17 @@ def fit_logistic(features, outcomes, ridge=RIDGE, steps=LOGISTIC_STEPS):
     return weights
 
 
+def _weighed(digits, sure):
+    """The digits (reading.Digit) with the chances `sure` that each is right: the alternatives keep
+    their share of what the digit leaves."""
+    found = []
+    for digit, probability in zip(digits, sure):
+        rest = (1.0 - probability) / max(1.0 - digit.probability, FLOOR)
+        alternatives = tuple((d, min(p * rest, float(probability))) for d, p in digit.alternatives)
+        found.append(dataclasses.replace(digit, probability=float(probability), alternatives=alternatives))
+    return found
+
+
 @dataclass(frozen=True)
 class Calibration:
     """What a model card's "calibration" states (handwriting.training.calibrate writes it): the
@@ -251,6 +278,7 @@ class Calibration:
     readings: tuple = ()  # ((opinion, power, ceiling), ...)
     context: tuple = ()  # weights of context_probability; none: a digit keeps its probability
     whole: tuple = ()  # weights of context_probability on whole_features; none: as `context`
+    alone: tuple = ()  # weights of context_probability on alone_features; none: as `context`
 
     @classmethod
     def of(cls, meta):
@@ -262,13 +290,14 @@ class Calibration:
                              for opinion, fit in stated.get("readings", {}).items())
             context = tuple(float(w) for w in stated.get("context", ()))
             whole = tuple(float(w) for w in stated.get("whole", ()))
+            alone = tuple(float(w) for w in stated.get("alone", ()))
         except (AttributeError, KeyError, TypeError, ValueError):
             return cls()
         if (not LOWEST_T <= temperature <= HIGHEST_T or any(p <= 0 or not 0 < c <= 1 for _, p, c in readings)
                 or len(context) not in (0, CONTEXT_WEIGHTS) or len(whole) not in (0, WHOLE_WEIGHTS)
-                or not np.all(np.isfinite(context + whole))):
+                or len(alone) not in (0, ALONE_WEIGHTS) or not np.all(np.isfinite(context + whole + alone))):
             return cls()
-        return cls(temperature, readings, context, whole)
+        return cls(temperature, readings, context, whole, alone)
 
     def digit(self, probabilities):
         """A crop's probabilities (..., 11) as the reading reports them."""
@@ -276,17 +305,20 @@ class Calibration:
 
     def in_context(self, digits, evidence, page):
         """The digits of a page (reading.Digit) with the chance each is right given the page's
-        Evidence and what its segmentation found (Page): the alternatives keep their share of what
-        the digit leaves."""
+        Evidence and what its segmentation found (Page)."""
         if not self.context or not digits:
             return digits
-        sure = context_probability(context_features([d.probability for d in digits], evidence, page), self.context)
-        found = []
-        for digit, probability in zip(digits, sure):
-            rest = (1.0 - probability) / max(1.0 - digit.probability, FLOOR)
-            alternatives = tuple((d, min(p * rest, float(probability))) for d, p in digit.alternatives)
-            found.append(dataclasses.replace(digit, probability=float(probability), alternatives=alternatives))
-        return found
+        return _weighed(digits, context_probability(
+            context_features([d.probability for d in digits], evidence, page), self.context))
+
+    def in_alone(self, digits, not_a_digit, page):
+        """The digits of a page the line reader was not asked about (reading.Digit) with the chance
+        each is right given the calibrated probability of "not one digit" for each crop, the shape
+        of its ink and what the page's segmentation found (Page; alone_features)."""
+        if not self.alone or not digits:
+            return digits
+        return _weighed(digits, context_probability(
+            alone_features([d.probability for d in digits], not_a_digit, [d.crop for d in digits], page), self.alone))
 
     def in_whole(self, digits, answers, page):
         """The digits the line reader read in place of the cut search (reading.Digit, which carry

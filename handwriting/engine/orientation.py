@@ -16,7 +16,8 @@ lies turned; the page is read at another turn only when the digits together say 
 (`turn_evidence`, `judged_turn`), and that reading replaces the first when it is sure and clearly
 surer, or merely sure when the judge is very sure (`rather_turned`). A 0, 1 or 8 looks alike turned
 over and the judge says so, so a page of those alone stays; so does a lone digit, which may be a 6
-or a 9.
+or a 9. A reading at a turn chosen by the layout or the marks' votes must itself be of digits the
+judge finds upright (`judged_upright`).
 
 A page lying sideways may also read surely: the digit model refuses most digits lying on their
 side and shows the one or two it keeps surely. Such a reading leaves marks unread
@@ -188,6 +189,14 @@ def judged_turn(evidence, digits, least=TURN_EVIDENCE, fewest=JUDGED_DIGITS):
     it beats the digits as they lie by more than `least` and they are at least `fewest`; else 0."""
     best = 1 + int(np.argmax(evidence[1:]))
     return 90 * best if digits >= fewest and evidence[best] > least else 0
+
+
+def judged_upright(evidence):
+    """Whether turn_evidence finds the digits of a reading likelier as they lie than at any other
+    turn: a page's reading at a turn is read from digits the judge sees upright. Hatching, strokes
+    and letters read at a turn give 1s, which look alike either way up, and digits the judge would
+    turn again."""
+    return bool(np.all(np.asarray(evidence)[1:] < 0))
 
 
 def lone_sure(probabilities, least=LONE_SURE):

@@ -131,14 +131,20 @@ class Recognizer:
         if self.lines is not None:
             own = [float(model_io.digit_probabilities(p).max()) for *_, p in read]
             digits, opinion, confirmed, line_agrees = self.read_whole(found, decoded, digits, own, budget)
-            page = calibration.Page.of(found.lines, len(digits))
+            if opinion == whole_lines.WHOLE:  # the line reader's digits: the digit model is asked of their crops
+                crops = np.array([d.crop for d in digits], np.uint8).reshape(-1, *model_io.INPUT_SHAPE[:2])
+                answers = self.classify(crops, budget)
+            else:
+                answers = np.array([p for *_, p in read], np.float64).reshape(-1, len(model_io.CLASSES))
+            page = calibration.Page.of(found.lines, answers[:, model_io.NOT_A_DIGIT])
+            not_a_digit = list(self.calibration.digit(answers)[:, model_io.NOT_A_DIGIT])
             if confirmed is not None:
-                evidence = calibration.Evidence([float(a[model_io.NOT_A_DIGIT]) for a in calibrated], confirmed,
-                                                line_agrees, [d.crop for d in digits])
+                evidence = calibration.Evidence(not_a_digit, confirmed, line_agrees, [d.crop for d in digits])
                 digits = self.calibration.in_context(digits, evidence, page)
-            elif opinion == whole_lines.WHOLE and self.calibration.whole:
-                crops = np.array([d.crop for d in digits], np.uint8)
-                digits = self.calibration.in_whole(digits, self.calibration.digit(self.classify(crops, budget)), page)
+            elif opinion == whole_lines.WHOLE:
+                digits = self.calibration.in_whole(digits, self.calibration.digit(answers), page)
+            else:
+                digits = self.calibration.in_alone(digits, not_a_digit, page)
         kept = _not_stray(digits)
         digits = [digit for digit, keep in zip(digits, kept) if keep]
         if evidence is not None:
@@ -203,7 +209,8 @@ class Recognizer:
         reading gives way to the surest turn's when that is sure itself and clearly surer
         (orientation.surer); a sure one only to a turn's that reads more of the marks, surely
         (orientation.reads_more). A lone digit at a turn counts only when shown surely
-        (orientation.lone_sure). Each turn is a read of its own, with the crops of one, within the
+        (orientation.lone_sure), and a turn's reading only when the turn judge finds its digits
+        upright (judged_upright). Each turn is a read of its own, with the crops of one, within the
         same deadline; a turn that would pass it is not read."""
         blobs = [blob for line in attempt.found.lines for blob in line]
         upright = attempt.reading
@@ -222,11 +229,17 @@ class Recognizer:
                 turned.append(self.read_at(decoded, degrees, budget))
         except TooComplex:
             pass
-        standing = [reading for reading in turned if orientation.lone_sure([d.probability for d in reading.found])]
+        standing = [reading for reading in turned
+                    if orientation.lone_sure([d.probability for d in reading.found]) and self.judged_upright(reading)]
         if sure:
             standing = [r for r in standing if orientation.reads_more(len(r.found), r.confidence, len(upright.found))]
         best = max(standing, key=attrgetter("confidence"), default=upright)
         return best if sure or orientation.surer(best.confidence, upright.confidence) else upright
+
+    def judged_upright(self, reading):
+        """Whether the turn judge finds the digits of `reading` upright (orientation.judged_upright);
+        always, without a judge."""
+        return self.turns is None or orientation.judged_upright(self.turn_evidence(reading))
 
     def turn_evidence(self, reading):
         """The turn judge's evidence, per quarter turn, that the digits of `reading` lie turned

@@ -14,11 +14,12 @@ Fits, on data no model trained on and nothing scores them on, and writes into ea
   out of its training to choose it (never its validation split);
 - each digit's probability in the context of its page (calibration.context_probability: what the
   line reader confirmed, the "not one digit" class, the shape of its ink, what the page's
-  segmentation found), on the digits read from those stress pages at seed 1, the ORAND
+  segmentation found and how much the digit model doubts the page's digits), on the digits read from those stress pages at seed 1, the ORAND
   selection split and the pages of non-digit marks of pages/marks.py at seed 1, every digit read on
   those being wrong;
 - on the same pages, each digit the line reader read in place of the cut search, given what the
-  digit model makes of its crop (calibration.whole_features);
+  digit model makes of its crop (calibration.whole_features), and each digit of a page of more
+  lines than the line reader confirms, given its crop and the page (calibration.alone_features);
 - the reading-level confidence, per what the line reader said of a reading (whole_lines.AGREE, ...),
   on whole readings of those stress pages and of the ORAND selection split.
 Each is then checked on what the fit never saw: ORAND validation digits, ARDIS IV test and the crops
@@ -185,10 +186,21 @@ class Read:
         return calibration.whole_features(self.line_probabilities, self.digits, answers, self.whole_crops,
                                           self.page)
 
+    def alone_features(self, temperature):
+        """calibration.alone_features of the digits at `temperature`; None when the line reader was
+        asked about them."""
+        if self.evidence is not None or self.opinion is not None or self.page is None or not all(self.cut):
+            return None
+        not_a_digit = calibration.scale(self.raw, temperature)[:, model_io.NOT_A_DIGIT]
+        return calibration.alone_features(self.calibrated(temperature), not_a_digit, self.crops, self.page)
+
     def reported(self, cal):
         """Each digit's probability as a reading under `cal` reports it."""
         if cal.whole and self.whole_raw is not None and len(self.whole_raw):
             return list(calibration.context_probability(self.whole_features(cal.temperature), cal.whole))
+        alone = self.alone_features(cal.temperature) if cal.alone else None
+        if alone is not None and len(alone):
+            return list(calibration.context_probability(alone, cal.alone))
         features = self.features(cal.temperature) if cal.context else None
         if features is None or not len(features):
             return self.calibrated(cal.temperature)
@@ -282,21 +294,31 @@ def confident_share(confidence, right):
     return {"readings": int(sure.sum()), "right": None if not sure.any() else round(float(right[sure].mean()), 4)}
 
 
-def fit_context(reads, temperature):
-    """Weights of calibration.context_probability, on every digit the line reader was asked about."""
-    asked = [(r.features(temperature), r.digit_right) for r in reads if r.evidence is not None and r.cut]
+def fit_weights(asked):
+    """(weights of calibration.context_probability, digits fitted on) for the (features, right) of
+    each page's digits."""
     features = np.concatenate([f for f, _ in asked])
     outcomes = np.concatenate([right for _, right in asked])
     return [round(float(w), 4) for w in calibration.fit_logistic(features, outcomes)], len(outcomes)
+
+
+def fit_context(reads, temperature):
+    """Weights of calibration.context_probability, on every digit the line reader was asked about."""
+    return fit_weights([(r.features(temperature), r.digit_right) for r in reads if r.evidence is not None and r.cut])
 
 
 def fit_whole(reads, temperature):
     """Weights of calibration.context_probability on calibration.whole_features, on every digit the
     line reader read in place of the cut search."""
-    asked = [(r.whole_features(temperature), r.digit_right) for r in reads if r.whole_raw is not None and r.digits]
-    features = np.concatenate([f for f, _ in asked])
-    outcomes = np.concatenate([right for _, right in asked])
-    return [round(float(w), 4) for w in calibration.fit_logistic(features, outcomes)], len(outcomes)
+    return fit_weights([(r.whole_features(temperature), r.digit_right)
+                        for r in reads if r.whole_raw is not None and r.digits])
+
+
+def fit_alone(reads, temperature):
+    """Weights of calibration.context_probability on calibration.alone_features, on every digit of
+    the pages the line reader was not asked about."""
+    return fit_weights([(features, r.digit_right) for r in reads
+                        if (features := r.alone_features(temperature)) is not None and len(features)])
 
 
 def fit_readings(reads, cal):
@@ -372,9 +394,11 @@ def calibrate_model(path, lines, crops, orand, digits, n):
     marks_read = read_pages(engine, marks_pages(FIT_SEED, MARKS_PAGES))
     context, context_digits = fit_context(every_fit_read + marks_read, temperature)
     whole, whole_digits = fit_whole(every_fit_read + marks_read, temperature)
-    readings = fit_readings(every_fit_read, calibration.Calibration(temperature, (), tuple(context), tuple(whole)))
+    alone, alone_digits = fit_alone(every_fit_read + marks_read, temperature)
+    readings = fit_readings(every_fit_read, calibration.Calibration(temperature, (), tuple(context), tuple(whole),
+                                                                    tuple(alone)))
     cal = calibration.Calibration.of({"calibration": {"temperature": temperature, "readings": readings,
-                                                      "context": context, "whole": whole}})
+                                                      "context": context, "whole": whole, "alone": alone}})
     return {
         "temperature": round(temperature, 4),
         "rule": "the temperature whose worst expected calibration error over the fit sets is least",
@@ -386,6 +410,9 @@ def calibrate_model(path, lines, crops, orand, digits, n):
                               "pages of digits": len(every_fit_read)},
         "whole": whole,
         "whole_fitted_on": {"digits": whole_digits, "pages of marks": len(marks_read),
+                            "pages of digits": len(every_fit_read)},
+        "alone": alone,
+        "alone_fitted_on": {"digits": alone_digits, "pages of marks": len(marks_read),
                             "pages of digits": len(every_fit_read)},
         "readings": readings,
         "readings_fitted_on": {name: len(reads) for name, reads in fit_reads.items()},

@@ -59,21 +59,21 @@ def test_the_command_line_takes_marks_with_seeds_and_refuses_seeds_alone():
 def test_the_context_of_the_page_keeps_most_non_digit_marks_from_being_shown_as_digits(recognizer):
     """Scribbles, lone strokes and letter-like words at a seed nothing was fitted on: the engine as
     shipped shows a digit at 0.5 or more on far fewer of them than the same engine reporting the
-    model's own probabilities (measured 19 of 60 against 59 of 60). The issue's 5 % is not reached:
-    reports/calibration.md says why."""
+    model's own probabilities (measured 5 of 60 against 59 of 60; 19 of 60 before the page's doubt
+    was weighed)."""
     plain = copy.copy(recognizer)
     plain.calibration = calibration.Calibration()
     pages = [marks.generate(kind, 3, index).image_bytes for kind in ("scribble", "strokes", "letters") for index in range(20)]
     shown = sum(bool(confident_digits(recognizer.read(page))) for page in pages)
     raw = sum(bool(confident_digits(plain.read(page))) for page in pages)
-    assert shown <= len(pages) // 2 and shown <= raw // 2, (shown, raw)
+    assert shown <= len(pages) // 6 and shown <= raw // 4, (shown, raw)
 
 
 def test_what_the_digit_model_makes_of_the_line_readers_digits_keeps_smudges_and_shadows_from_being_digits(recognizer):
     """Where the line reader, reading a page whole, replaced the cut search's reading, its digits are
     weighed by what the digit model makes of each crop (calibration.whole_features): on smudges,
-    shadows and blots at a seed nothing was fitted on, measured 4 of 60 pages shown a digit against
-    14 of 60 with the line reader's probability alone."""
+    shadows and blots at a seed nothing was fitted on, measured 3 of 60 pages shown a digit against
+    11 of 60 with the line reader's probability alone."""
     alone = copy.copy(recognizer)
     alone.calibration = dataclasses.replace(recognizer.calibration, whole=())
     assert recognizer.calibration.whole, "models/digit_cnn.json states no whole weights: run handwriting.training.calibrate"
@@ -81,3 +81,17 @@ def test_what_the_digit_model_makes_of_the_line_readers_digits_keeps_smudges_and
     shown = sum(bool(confident_digits(recognizer.read(page))) for page in pages)
     unweighed = sum(bool(confident_digits(alone.read(page))) for page in pages)
     assert shown < unweighed * 2 // 3, (shown, unweighed)
+
+
+def test_digits_of_pages_the_line_reader_was_not_asked_about_are_weighed_by_their_page(recognizer):
+    """A page of more lines than the line reader confirms (strokes and blots scattered over many
+    short lines) has its digits weighed by their crops and their page (calibration.alone_features):
+    on such pages at a seed nothing was fitted on, measured 3 of 60 shown a digit against 8 of 60
+    with the model's probabilities alone."""
+    unweighed = copy.copy(recognizer)
+    unweighed.calibration = dataclasses.replace(recognizer.calibration, alone=())
+    assert recognizer.calibration.alone, "models/digit_cnn.json states no alone weights: run handwriting.training.calibrate"
+    pages = [marks.generate(kind, 3, index).image_bytes for kind in ("strokes", "blobs") for index in range(30)]
+    shown = sum(bool(confident_digits(recognizer.read(page))) for page in pages)
+    raw = sum(bool(confident_digits(unweighed.read(page))) for page in pages)
+    assert shown <= raw // 2, (shown, raw)

@@ -122,26 +122,28 @@ def test_whole_features_weigh_the_digit_models_word_on_the_line_readers_digit():
     answers = np.full((2, 11), 0.01)
     answers[0, 7], answers[1, model_io.NOT_A_DIGIT] = 0.9, 0.9
     blot = np.full((28, 28), 255, np.uint8)
-    features = calibration.whole_features([0.99, 0.99], [7, 7], answers, [_stroke_crop(), blot], calibration.Page(8, 2, 2))
+    features = calibration.whole_features([0.99, 0.99], [7, 7], answers, [_stroke_crop(), blot], calibration.Page(8, 2, 2, -2.0))
     assert features.shape == (2, calibration.WHOLE_WEIGHTS - 1)
     assert features[0, 0] == features[1, 0] == pytest.approx(calibration.logit(0.99))
     assert features[0, 1] == pytest.approx(calibration.logit(0.9)) and features[1, 1] == pytest.approx(calibration.logit(0.01))
     assert features[0, 2] == pytest.approx(calibration.logit(0.01)) and features[1, 2] == pytest.approx(calibration.logit(0.9))
     assert features[0, 3] == pytest.approx(2.0, abs=0.2) and features[1, 3] > 10  # a 2-px stroke; a blot as wide as itself
     assert features[0, 4] == pytest.approx(40 / 784) and features[1, 4] == 1.0
-    assert features[:, 5:].tolist() == [[0.25, pytest.approx(np.log(9)), pytest.approx(np.log(3))]] * 2  # 2 digits of 8 marks
+    assert features[:, 5:].tolist() == [[0.25, pytest.approx(np.log(9)), pytest.approx(np.log(3)), -2.0]] * 2  # 2 digits of 8 marks
 
 
 def test_page_features_tell_a_page_whose_marks_are_mostly_refused():
-    every_mark_read = calibration.page_features(3, calibration.Page(3, 1, 3))
-    assert every_mark_read.tolist() == [[1.0, pytest.approx(np.log(4)), pytest.approx(np.log(2))]] * 3
-    one_of_nine = calibration.page_features(1, calibration.Page(9, 4, 1))
-    assert one_of_nine.tolist() == [[pytest.approx(1 / 9), pytest.approx(np.log(10)), pytest.approx(np.log(5))]]
+    every_mark_read = calibration.page_features(3, calibration.Page(3, 1, 3, -6.0))
+    assert every_mark_read.tolist() == [[1.0, pytest.approx(np.log(4)), pytest.approx(np.log(2)), -6.0]] * 3
+    one_of_nine = calibration.page_features(1, calibration.Page(9, 4, 1, 1.5))
+    assert one_of_nine.tolist() == [[pytest.approx(1 / 9), pytest.approx(np.log(10)), pytest.approx(np.log(5)), 1.5]]
     # A mark cut into several digits (a touching run) is no more than every mark read.
     assert calibration.page_features(4, calibration.Page(2, 1, 4))[:, 0].tolist() == [1.0] * 4
-    assert calibration.page_features(0, calibration.Page(5, 2, 0)).shape == (0, 3)
+    assert calibration.page_features(0, calibration.Page(5, 2, 0)).shape == (0, 4)
     assert calibration.page_features(2, calibration.Page(0, 0, 2))[:, 0].tolist() == [1.0, 1.0]  # nothing found: no refusal to count
-    assert calibration.Page.of([["a", "b"], ["c"]], 2) == calibration.Page(3, 2, 2)  # marks, lines, digits read
+    # Marks, lines, digits read, and the mean logit of the model's own "not one digit" for them.
+    assert calibration.Page.of([["a", "b"], ["c"]], [0.5, 0.1]) == calibration.Page(3, 2, 2, pytest.approx(np.log(1 / 9) / 2))
+    assert calibration.Page.of([["a"]], []) == calibration.Page(1, 1, 0, 0.0)
     # A stray dropped after weighing still counts as read: the fits weigh the kept digits so.
     assert calibration.page_features(2, calibration.Page(4, 1, 4))[:, 0].tolist() == [1.0, 1.0]
 
@@ -153,13 +155,13 @@ def test_context_features_add_the_page_to_what_the_line_reader_confirmed():
     assert features[:, 0] == pytest.approx(calibration.logit([0.9, 0.6]))
     assert features[:, 1] == pytest.approx(calibration.logit([0.01, 0.2]))
     assert features[:, 2:5].tolist() == [[1.0, 0.5, 0.0], [0.0, 0.5, 0.0]]
-    assert features[:, 7:].tolist() == [[0.5, pytest.approx(np.log(5)), pytest.approx(np.log(2))]] * 2
+    assert features[:, 7:].tolist() == [[0.5, pytest.approx(np.log(5)), pytest.approx(np.log(2)), 0.0]] * 2
 
 
 def test_a_digit_on_a_page_of_refused_marks_comes_down_in_context():
     # Weights that trust only the share of the page's marks read as digits: the same digit, alone
     # among ten marks, goes below half; one of two marks both read stays above.
-    weights = (-3.0, *[0.0] * 7, 6.0, 0.0, 0.0)
+    weights = (-3.0, *[0.0] * 7, 6.0, 0.0, 0.0, 0.0)
     stated = calibration.Calibration.of({"calibration": {"temperature": 1.0, "context": list(weights)}})
     assert stated.context == weights
     evidence = calibration.Evidence([0.01], [True], [True], [_stroke_crop()])
@@ -188,6 +190,33 @@ def test_a_line_readers_digit_the_digit_model_refuses_comes_down():
 def test_a_card_with_whole_weights_of_the_wrong_length_states_nothing():
     for whole in ([1.0, 2.0], [0.0, float("nan"), *[0.0] * (calibration.WHOLE_WEIGHTS - 2)]):
         assert calibration.Calibration.of({"calibration": {"temperature": 1.0, "whole": whole}}) == calibration.Calibration()
+
+
+def test_alone_features_weigh_a_digit_without_the_line_readers_word():
+    blot = np.full((28, 28), 255, np.uint8)
+    features = calibration.alone_features([0.99, 0.7], [0.01, 0.2], [_stroke_crop(), blot], calibration.Page(9, 7, 2))
+    assert features.shape == (2, calibration.ALONE_WEIGHTS - 1)
+    assert features[:, 0] == pytest.approx(calibration.logit([0.99, 0.7]))
+    assert features[:, 1] == pytest.approx(calibration.logit([0.01, 0.2]))
+    assert features[0, 2] == pytest.approx(2.0, abs=0.2) and features[1, 2] > 10
+    assert features[:, 3].tolist() == [pytest.approx(40 / 784), 1.0]
+    assert features[:, 4:].tolist() == [[pytest.approx(2 / 9), pytest.approx(np.log(10)), pytest.approx(np.log(8)), 0.0]] * 2
+
+
+def test_a_sure_digit_among_many_short_lines_comes_down_alone():
+    # Weights that trust only how many marks each line holds: the same sure digit on a page of
+    # seven lines for nine marks goes below half; on a page of four lines for forty marks it stays.
+    weights = (-8.0, *[0.0] * 5, 8.0, -8.0, 0.0)
+    stated = calibration.Calibration.of({"calibration": {"temperature": 1.0, "alone": list(weights)}})
+    assert stated.alone == weights
+    digit = _digit(1, 0.99, _stroke_crop())
+    scattered, = stated.in_alone([digit], [0.01], calibration.Page(9, 7, 1))
+    grid, = stated.in_alone([digit], [0.01], calibration.Page(40, 4, 1))
+    assert scattered.probability < 0.5 < grid.probability
+    assert (scattered.digit, scattered.box) == (digit.digit, digit.box)
+    assert calibration.Calibration().in_alone([digit], [0.01], calibration.Page(9, 7, 1)) == [digit]  # nothing stated: as read
+    for alone in ([1.0, 2.0], [0.0, float("inf"), *[0.0] * (calibration.ALONE_WEIGHTS - 2)]):
+        assert calibration.Calibration.of({"calibration": {"temperature": 1.0, "alone": alone}}) == calibration.Calibration()
 
 
 @pytest.fixture(scope="module")
@@ -247,5 +276,8 @@ def test_the_engine_records_the_page_its_digits_were_weighed_by(recognizer, digi
     mark it found and every digit it read, strays not yet dropped."""
     attempt = recognizer.read_upright(digits_png)
     marks = sum(len(line) for line in attempt.found.lines)
-    assert attempt.page == calibration.Page(marks, len(attempt.found.lines), len(attempt.reading.digits))
+    own = recognizer.classify(np.array([d.crop for d in attempt.reading.digits]))[:, model_io.NOT_A_DIGIT]
+    assert attempt.page == calibration.Page(marks, len(attempt.found.lines), len(attempt.reading.digits),
+                                            pytest.approx(np.mean(calibration.logit(own)), abs=1e-3))
     assert attempt.page.read == len(DIGITS) and attempt.reading.digits_text == "".join(map(str, DIGITS))
+    assert attempt.page.doubt < -3  # the model's own: a page of clean digits, none of them in doubt

@@ -170,6 +170,20 @@ def test_a_turned_photo_with_an_exif_turn_is_read_by_its_tag_not_turned_again(re
     assert reading.digits_text == "".join(map(str, DIGITS)) and reading.orientation == 0
 
 
+def test_a_reading_at_a_turn_must_be_of_digits_the_judge_finds_upright():
+    assert orientation.judged_upright(np.array([0.0, -0.5, -3.0, -1.0]))
+    assert not orientation.judged_upright(np.array([0.0, -0.5, 0.2, -1.0]))  # likelier turned over
+    assert not orientation.judged_upright(np.array([0.0, 0.0, 0.0, 0.0]))  # 1s and 0s: no word either way
+    assert not orientation.judged_upright(np.zeros(orientation.QUARTERS))  # no digit at all
+
+
+def test_the_judge_finds_a_pages_digits_upright_and_the_same_digits_turned_over_not(recognizer, page):
+    reading = recognizer.read(png(page))
+    assert recognizer.judged_upright(reading)
+    over = [dataclasses.replace(d, crop=np.ascontiguousarray(np.rot90(d.crop, 2))) for d in reading.found]
+    assert not recognizer.judged_upright(dataclasses.replace(reading, found=tuple(over)))
+
+
 def test_a_lone_digit_read_at_a_turn_must_be_shown_very_surely():
     least = orientation.LONE_SURE
     assert orientation.lone_sure([least]) and orientation.lone_sure([1.0])

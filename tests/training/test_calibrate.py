@@ -31,6 +31,23 @@ def test_fit_whole_learns_that_a_digit_the_digit_model_refuses_is_wrong():
     assert agreed > 0.85 and refused < 0.15
 
 
+def _alone(marks, lines, right):
+    """A read of a page of more lines than the line reader confirms, its one digit read surely."""
+    features = calibration.alone_features([0.99], [0.01], [np.full((28, 28), 255, np.uint8)],
+                                          calibration.Page(marks, lines, 1))
+    return SimpleNamespace(digit_right=[right], alone_features=lambda temperature: features)
+
+
+def test_fit_alone_learns_that_a_sure_digit_among_scattered_marks_is_wrong():
+    reads = ([_alone(40, 5, True)] * 40 + [_alone(40, 5, False)] * 4 + [_alone(8, 7, False)] * 40
+             + [_alone(8, 7, True)] * 4)
+    reads.append(SimpleNamespace(digit_right=[True], alone_features=lambda temperature: None))  # asked: left out
+    weights, digits = calibrate.fit_alone(reads, 1.0)
+    assert digits == 88 and len(weights) == calibration.ALONE_WEIGHTS
+    grid, scattered = (calibration.context_probability(r.alone_features(1.0), weights)[0] for r in (reads[0], reads[-2]))
+    assert grid > 0.85 and scattered < 0.15
+
+
 def test_the_fits_pages_are_written_with_held_out_digits_not_the_benchmarks(mnist, tmp_path):
     from handwriting.training import datasets, train
 
