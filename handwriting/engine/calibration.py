@@ -228,8 +228,8 @@ def alone_features(probabilities, not_a_digit, crops, page):
     """The features of each digit of a page the line reader was not asked about (more lines than
     it confirms), for context_probability: the logit of its calibrated probability and of "not one
     digit", the shape of its ink and the Page's (page_features). Such pages are columns and grids
-    of digits, or strokes and blots scattered over many short lines, whose few marks the digit
-    model keeps it reads surely."""
+    of digits, or strokes and blots scattered over many short lines, where the digit model reads
+    the few marks it keeps surely."""
     return np.column_stack([logit(probabilities), logit(not_a_digit), ink_shape(crops),
                             page_features(len(crops), page)])
 
@@ -278,7 +278,7 @@ class Calibration:
     readings: tuple = ()  # ((opinion, power, ceiling), ...)
     context: tuple = ()  # weights of context_probability; none: a digit keeps its probability
     whole: tuple = ()  # weights of context_probability on whole_features; none: as `context`
-    alone: tuple = ()  # weights of context_probability on alone_features; none: as `context`
+    alone: tuple = ()  # weights of context_probability on alone_features; none: a digit keeps its probability
 
     @classmethod
     def of(cls, meta):

@@ -15,9 +15,12 @@ the turn judge (handwriting.training.turns), says of each digit read by how many
 lies turned; the page is read at another turn only when the digits together say so
 (`turn_evidence`, `judged_turn`), and that reading replaces the first when it is sure and clearly
 surer, or merely sure when the judge is very sure (`rather_turned`). A 0, 1 or 8 looks alike turned
-over and the judge says so, so a page of those alone stays; so does a lone digit, which may be a 6
-or a 9. A reading at a turn chosen by the layout or the marks' votes must itself be of digits the
-judge finds upright (`judged_upright`).
+over and the judge says so, so a page of those alone stays; so does a lone digit upside down, which
+may be a 6 or a 9. A lone digit lying on its side has no such twin: the page is read at each quarter
+turn the judge finds it lies at (`quarter_turns`), and a reading there replaces the first when it
+shows its digit very surely, surer than the first, and the judge finds it upright. Any reading at a
+turn chosen by the layout, the marks' votes or a lone digit must itself be of digits the judge finds
+upright (`judged_upright`).
 
 A page lying sideways may also read surely: the digit model refuses most digits lying on their
 side and shows the one or two it keeps surely. Such a reading leaves marks unread
@@ -64,7 +67,7 @@ CROP_CAP = 6.0  # log-ratio: one digit counts at most this much either way, so o
 TURN_EVIDENCE = 4.0  # summed log-ratio by which a turn must beat the digits as they lie to be read
 JUDGE_SURE = 8.0  # summed log-ratio at which the judge alone decides: the turned reading need not be surer
 JUDGE_FLOOR = 1e-6  # least probability of the judge's taken before its log, below any it answers surely
-JUDGED_DIGITS = 2  # a lone digit never turns a page: a 6 or a 9 alone reads either way up
+JUDGED_DIGITS = 2  # a lone digit never turns a page over: a 6 or a 9 alone reads either way up
 TURNED_SURE = 0.5  # the reading at a judged turn must be this sure: letters turned over read as digits, unsurely
 # READ_MORE_SURE was chosen on the stress benchmark at seed 1 (4,500 upright pages, 300 turned, 700
 # pages of marks): the surest floor that kept every sideways page it set right, where those pages'
@@ -189,6 +192,12 @@ def judged_turn(evidence, digits, least=TURN_EVIDENCE, fewest=JUDGED_DIGITS):
     it beats the digits as they lie by more than `least` and they are at least `fewest`; else 0."""
     best = 1 + int(np.argmax(evidence[1:]))
     return 90 * best if digits >= fewest and evidence[best] > least else 0
+
+
+def quarter_turns(evidence, least=TURN_EVIDENCE):
+    """The quarter turns (degrees clockwise) at which turn_evidence finds a lone digit likelier, by
+    more than `least`, than as it lies. Never the half turn: a 6 or a 9 alone reads either way up."""
+    return [degrees for degrees in (90, 270) if evidence[degrees // 90] > least]
 
 
 def judged_upright(evidence):

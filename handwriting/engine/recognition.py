@@ -253,10 +253,13 @@ class Recognizer:
         """`reading`, or the page read at the turn the turn judge finds its digits lie at, when it
         finds one (orientation.judged_turn) and that reading is sure and clearly surer, or the judge
         very sure (orientation.rather_turned, orientation.lone_sure). Asking the judge costs one
-        small call; the page is read again only when it names a turn."""
-        if self.turns is None or len(reading.found) < orientation.JUDGED_DIGITS:
-            return reading  # a lone digit never turns a page: the judge is not asked
+        small call; the page is read again only when it names a turn. A lone digit is only ever
+        turned a quarter (lone_on_its_side)."""
+        if self.turns is None or not reading.found:
+            return reading
         evidence = self.turn_evidence(reading)
+        if len(reading.found) < orientation.JUDGED_DIGITS:
+            return self.lone_on_its_side(decoded, reading, evidence, budget)
         judged = orientation.judged_turn(evidence, len(reading.found))
         if not judged:
             return reading
@@ -267,6 +270,24 @@ class Recognizer:
             return reading
         rather = orientation.rather_turned(turned.confidence, reading.confidence, evidence[judged // 90])
         return turned if rather and orientation.lone_sure([d.probability for d in turned.found]) else reading
+
+    def lone_on_its_side(self, decoded, reading, evidence, budget):
+        """A reading of one digit, or the page read at a quarter turn the turn judge finds the digit
+        lies at (orientation.quarter_turns): the surest such reading that shows its digit very surely
+        (orientation.lone_sure), is surer than `reading` and has digits the judge finds upright. A
+        digit on its side is read as another, and often surely (a 4 as a 5, a 9 as a 0), so no lead
+        over the first reading is asked; the judge's word and the very sure digit stand for it."""
+        best = reading
+        for degrees in orientation.quarter_turns(evidence):
+            try:
+                budget.check("reading a lone digit at a quarter turn")
+                turned = self.read_at(decoded, (reading.orientation + degrees) % 360, budget)
+            except TooComplex:
+                break
+            if (turned.confidence > best.confidence and orientation.lone_sure([d.probability for d in turned.found])
+                    and self.judged_upright(turned)):
+                best = turned
+        return best
 
     def read_at(self, decoded, degrees, budget):
         """The Reading of the page turned `degrees` clockwise, read with crops of its own within

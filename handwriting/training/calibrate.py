@@ -14,9 +14,9 @@ Fits, on data no model trained on and nothing scores them on, and writes into ea
   out of its training to choose it (never its validation split);
 - each digit's probability in the context of its page (calibration.context_probability: what the
   line reader confirmed, the "not one digit" class, the shape of its ink, what the page's
-  segmentation found and how much the digit model doubts the page's digits), on the digits read from those stress pages at seed 1, the ORAND
-  selection split and the pages of non-digit marks of pages/marks.py at seed 1, every digit read on
-  those being wrong;
+  segmentation found and how much the digit model doubts the page's digits), on the digits read
+  from those stress pages at seed 1, the ORAND selection split and the pages of non-digit marks of
+  pages/marks.py at seed 1, every digit read on those being wrong;
 - on the same pages, each digit the line reader read in place of the cut search, given what the
   digit model makes of its crop (calibration.whole_features), and each digit of a page of more
   lines than the line reader confirms, given its crop and the page (calibration.alone_features);
