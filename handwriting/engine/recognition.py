@@ -137,12 +137,13 @@ class Recognizer:
             else:
                 answers = np.array([p for *_, p in read], np.float64).reshape(-1, len(model_io.CLASSES))
             page = calibration.Page.of(found.lines, answers[:, model_io.NOT_A_DIGIT])
-            not_a_digit = list(self.calibration.digit(answers)[:, model_io.NOT_A_DIGIT])
+            scaled = self.calibration.digit(answers)
+            not_a_digit = list(scaled[:, model_io.NOT_A_DIGIT])
             if confirmed is not None:
                 evidence = calibration.Evidence(not_a_digit, confirmed, line_agrees, [d.crop for d in digits])
                 digits = self.calibration.in_context(digits, evidence, page)
             elif opinion == whole_lines.WHOLE:
-                digits = self.calibration.in_whole(digits, self.calibration.digit(answers), page)
+                digits = self.calibration.in_whole(digits, scaled, page)
             else:
                 digits = self.calibration.in_alone(digits, not_a_digit, page)
         kept = _not_stray(digits)
