@@ -20,7 +20,6 @@ MIN_INK_SPAN = 16.0  # grey levels: a strip whose ink is closer to its paper tha
 
 class LineText(NamedTuple):
     text: str
-    confidence: float  # the surest step's doubt: the least of every step's top probability
     spans: tuple  # (left, right) of each digit along the strip, in its own pixels
     probabilities: tuple  # each digit's probability at the step that emitted it, calibrated
 
@@ -40,9 +39,9 @@ def to_input(grey):
 
 def decode(probabilities, filled, width, temperature=1.0):
     """Greedy CTC decoding of (STEPS, 11) probabilities; each digit's span mapped back onto a
-    strip `width` pixels wide of which the input filled `filled` columns. The text, spans and
-    confidence come from the model's own probabilities, on which the engine's rules were tuned;
-    each digit's reported probability is calibrated by `temperature` (calibration.scale)."""
+    strip `width` pixels wide of which the input filled `filled` columns. The text and spans come
+    from the model's own probabilities; each digit's probability is calibrated by `temperature`
+    (calibration.scale), on which whole_lines.SURE was chosen."""
     best = probabilities.argmax(-1)
     reported = calibration.scale(probabilities, temperature)
     to_strip = (WIDTH / STEPS) * width / filled
@@ -57,7 +56,7 @@ def decode(probabilities, filled, width, temperature=1.0):
             spans[-1] = (spans[-1][0], (step + 1) * to_strip)
             chosen[-1] = max(chosen[-1], float(reported[step, label]))
         previous = label
-    return LineText("".join(text), float(probabilities.max(-1).min()), tuple(spans), tuple(chosen))
+    return LineText("".join(text), tuple(spans), tuple(chosen))
 
 
 class LineReader:

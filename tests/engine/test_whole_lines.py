@@ -21,7 +21,7 @@ def _steps(labels, sure=0.9):
 
 def _read(text, probability=0.6):
     """A LineText of `text`, each digit at the strip's start, each as sure as `probability`."""
-    return sequence.LineText(text, 0.6, ((0.0, 4.0),) * len(text), (probability,) * len(text))
+    return sequence.LineText(text, ((0.0, 4.0),) * len(text), (probability,) * len(text))
 
 
 def _digit(x, probability=0.99, line=0, height=20):
@@ -35,8 +35,7 @@ def test_decoding_merges_repeats_drops_blanks_and_maps_spans_to_the_strip():
     text = sequence.decode(_steps(labels), filled=sequence.WIDTH, width=sequence.WIDTH * 2)
     assert text.text == "330"
     assert text.spans[0] == (16.0, 32.0)  # 4 input columns per step, the strip twice as wide
-    assert text.confidence == pytest.approx(0.9)
-    assert len(text.probabilities) == 3
+    assert text.probabilities == pytest.approx((0.9, 0.9, 0.9))
 
 
 def test_a_temperature_calibrates_what_the_decoding_reports_and_nothing_else():
@@ -44,7 +43,7 @@ def test_a_temperature_calibrates_what_the_decoding_reports_and_nothing_else():
     labels[2], labels[5] = 4, 8  # "37"
     raw = sequence.decode(_steps(labels), filled=sequence.WIDTH, width=sequence.WIDTH)
     softened = sequence.decode(_steps(labels), filled=sequence.WIDTH, width=sequence.WIDTH, temperature=2.0)
-    assert (softened.text, softened.spans, softened.confidence) == (raw.text, raw.spans, raw.confidence)
+    assert (softened.text, softened.spans) == (raw.text, raw.spans)
     assert all(s < r for s, r in zip(softened.probabilities, raw.probabilities))
 
 
@@ -107,7 +106,7 @@ def test_a_digit_is_confirmed_when_the_line_reader_reads_the_same_digit_over_it(
         return Digit(value, 0.9, (), Box(x, 10, 10, 20), 0, np.zeros((28, 28), np.uint8))
 
     # The strip starts at x 50 of a grey at half the original's size: span (10, 20) is x 120-140.
-    text = sequence.LineText("17", 0.9, ((10.0, 20.0), (30.0, 40.0)), (0.9, 0.9))
+    text = sequence.LineText("17", ((10.0, 20.0), (30.0, 40.0)), (0.9, 0.9))
     line = [digit(1, 125), digit(3, 165), digit(7, 300)]
     assert whole_lines.confirmed(text, (50, 0, 150, 40), line, 0.5) == [True, False, False]
 
@@ -132,14 +131,16 @@ def test_the_line_reader_outvotes_the_cut_search_only_when_it_reads_band_and_ima
     assert concur(_read("250", 0.1), _read("250"))  # a digit added, however sure
     assert not concur(_read("50"), _read("50"))  # both read as the cut search did
     assert not concur(_read("5"), _read("5"))  # a 0 found by the cut search dropped
+    assert concur(_read("5", 0.99), _read("5", 0.99))  # ... unless both crops are jointly SURE of theirs
+    assert not concur(_read("5", 0.99), _read("5"))  # one sure crop is not enough
     assert not concur(_read(""), _read(""))
 
 
 def test_a_digit_is_added_only_between_the_digits_the_cut_search_read():
     # The cut search read "50" over x 20-38; the line reader reads a digit more, inside or beyond.
     line = [Digit(digit, 0.9, (), Box(20 + 10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
-    inside = sequence.LineText("500", 0.9, ((0, 4), (8, 12), (14, 18)), (0.9,) * 3)  # centres 22, 30, 36
-    beyond = sequence.LineText("150", 0.9, ((4, 8), (20, 24), (30, 34)), (0.9,) * 3)  # centres 10, 26, 36
+    inside = sequence.LineText("500", ((0, 4), (8, 12), (14, 18)), (0.9,) * 3)  # centres 22, 30, 36
+    beyond = sequence.LineText("150", ((4, 8), (20, 24), (30, 34)), (0.9,) * 3)  # centres 10, 26, 36
     assert whole_lines.concur(inside, inside, line, (20, 0, 60, 20), 1.0)
     assert not whole_lines.concur(beyond, beyond, line, (4, 0, 44, 20), 1.0)
     assert not whole_lines.between(inside, (10, 0, 30, 10), line, 0.5)  # the same spans, half the scale: 42 > 38
@@ -152,7 +153,7 @@ def test_digits_beyond_the_cut_search_are_added_only_when_more_than_1s():
     assert not whole_lines.beyond_ones("14641", "464")  # ... and on both sides
     assert not whole_lines.beyond_ones("1", "")
     line = [Digit(digit, 0.9, (), Box(20 + 10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
-    tail = sequence.LineText("500", 0.9, ((0, 4), (8, 12), (30, 34)), (0.9,) * 3)  # centres 22, 30, 52
+    tail = sequence.LineText("500", ((0, 4), (8, 12), (30, 34)), (0.9,) * 3)  # centres 22, 30, 52
     assert whole_lines.concur(tail, tail, line, (20, 0, 60, 20), 1.0)
 
 
@@ -186,24 +187,25 @@ def test_the_line_reader_may_leave_out_a_short_mark_closing_the_line():
     assert not whole_lines.concur(_read("230"), _read("230"), line(20, 20, 20, 20), (0, 0, 40, 20), 1.0)
 
 
-def test_the_surest_reading_wins_only_when_sure_enough():
-    unsure = sequence.LineText("12", whole_lines.SURE - 0.01, ((0, 1), (1, 2)), (0.9, 0.9))
-    sure = sequence.LineText("17", whole_lines.SURE + 0.2, ((0, 1), (1, 2)), (0.9, 0.9))
-    empty = sequence.LineText("", 0.99, (), ())
+def test_the_likeliest_reading_wins_only_when_its_digits_are_jointly_sure_enough():
+    unsure = sequence.LineText("12", ((0, 1), (1, 2)), (0.99, 0.9))  # each digit sure, jointly less than SURE
+    sure = sequence.LineText("17", ((0, 1), (1, 2)), (0.99, 0.99))
+    empty = sequence.LineText("", (), ())
+    assert whole_lines.joint(unsure) == pytest.approx(0.891) and whole_lines.joint(empty) == 0.0
     assert whole_lines.best([unsure, empty], [(0, 0, 1, 1)] * 2) is None
     assert whole_lines.best([unsure, sure], [(0, 0, 1, 1), (5, 5, 9, 9)]) == (sure, (5, 5, 9, 9))
     assert whole_lines.best([unsure, sure], [(0, 0, 1, 1), (5, 5, 9, 9)], shortest=3) is None
 
 
 def test_a_crop_that_reads_as_the_cut_search_did_outvotes_the_other_crop():
-    unsure = sequence.LineText("12", whole_lines.SURE - 0.01, ((0, 1), (1, 2)), (0.9, 0.9))
-    sure = sequence.LineText("17", whole_lines.SURE + 0.2, ((0, 1), (1, 2)), (0.9, 0.9))
-    surest = sequence.LineText("12", whole_lines.SURE + 0.1, ((0, 1), (1, 2)), (0.9, 0.9))
+    unsure = sequence.LineText("12", ((0, 1), (1, 2)), (0.9, 0.9))
+    sure = sequence.LineText("17", ((0, 1), (1, 2)), (0.999, 0.999))
+    agreeing = sequence.LineText("12", ((0, 1), (1, 2)), (0.97, 0.97))  # sure enough, less than `sure`
     boxes = [(0, 0, 1, 1), (5, 5, 9, 9)]
     assert whole_lines.best([unsure, sure], boxes, cut="12") is None
-    assert whole_lines.best([surest, sure], boxes, cut="12") == (surest, (0, 0, 1, 1))
+    assert whole_lines.best([agreeing, sure], boxes, cut="12") == (agreeing, (0, 0, 1, 1))
     assert whole_lines.best([unsure, sure], boxes, cut="11") == (sure, (5, 5, 9, 9))
-    assert whole_lines.best([sequence.LineText("", 0.99, (), ()), sure], boxes, cut="") == (sure, (5, 5, 9, 9))
+    assert whole_lines.best([sequence.LineText("", (), ()), sure], boxes, cut="") == (sure, (5, 5, 9, 9))
 
 
 def test_a_reading_on_two_lines_is_not_replaced_by_fewer_digits_than_its_longest_line():
@@ -231,7 +233,7 @@ def test_digits_read_whole_are_boxed_by_their_ink_in_the_original_image():
     grey = np.full((50, 200), 255, np.uint8)
     grey[10:40, 30:40] = 0  # the 4's ink, at strip columns 10-20
     grey[12:38, 70:78] = 0  # the 2's ink, at strip columns 50-58, well apart from the 4
-    text = sequence.LineText("42", 0.8, ((12.0, 16.0), (52.0, 56.0)), (0.7, 0.9))
+    text = sequence.LineText("42", ((12.0, 16.0), (52.0, 56.0)), (0.7, 0.9))
     digits = whole_lines.as_digits(text, (20, 5, 120, 45), grey, 0.5)
     assert [d.digit for d in digits] == [4, 2] and [d.probability for d in digits] == [0.7, 0.9]
     assert digits[0].box == Box(60, 20, 20, 60) and digits[1].box == Box(140, 24, 16, 52)
