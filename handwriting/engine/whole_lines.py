@@ -145,8 +145,7 @@ def concur(band_text, whole_text, line, box, to_grey):
     the line (`short_tail`).
     Reading as many digits, they may read one otherwise only where the line reader is surer of its
     digit than the cut search of its own: two crops of one reader agree on its habits as well as on
-    the truth. Both crops jointly at least SURE likely outvote the cut search whatever they read.
-    """
+    the truth. Both crops jointly at least SURE likely outvote the cut search whatever they read."""
     text, cut = band_text.text, text_of(line)
     if text != whole_text.text or text == cut:
         return False
@@ -214,9 +213,9 @@ def fewest(digits):
 
 
 def best(texts, boxes, shortest=0, cut=""):
-    """The likeliest line reading (`joint`) that reaches SURE and reads at least `shortest` digits, with its
-    strip; or None. When one of the line reader's crops reads `cut`, the cut search's text, only a
-    reading of it may win: the cut search and one crop agreeing outvote the other crop."""
+    """The likeliest line reading (`joint`) that reaches SURE and reads at least `shortest` digits,
+    with its strip; or None. When one of the line reader's crops reads `cut`, the cut search's text,
+    only a reading of it may win: the cut search and one crop agreeing outvote the other crop."""
     agreeing = bool(cut) and any(text.text == cut for text in texts)
     readable = [(text, box) for text, box in zip(texts, boxes)
                 if len(text.text) >= max(shortest, 1) and joint(text) >= SURE
