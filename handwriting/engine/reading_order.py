@@ -11,6 +11,8 @@ NEIGHBOUR_REACH = 4  # ... and within this many digit heights
 LINE_SPREAD = 0.55  # a blob this share of a digit height across from a row's centre starts a new row (the caps)
 LINE_OVERLAP = 0.2  # neighbours overlapping across the slant by this share of the shorter's height share a line ...
 LINE_EXTENT = 2.0  # ... unless it would stand more digit heights across than this: two lines stand more
+BEYOND_TALLER = 0.2  # ... and more than this share of a digit height beyond the taller line's own extent
+# (LINE_OVERLAP's share, not tuned): an amount's big first digit holds its smaller digits within its height
 LINE_FIT = 3  # blobs a line needs for its own slant to count
 PIECES = 1.2  # marks standing within this many digit heights across may be pieces of one digit: one line
 
@@ -49,9 +51,10 @@ def chain(blobs, angle, height, widest):
     """Blobs chained into lines, each left to right along `angle`: each blob joins its nearest
     right-hand blob whose extent across the slant overlaps its own by LINE_OVERLAP of the shorter's
     height, or which stands with it within PIECES digit heights across (two pieces of a broken
-    digit), unless their lines would together stand more than `widest` px across. Digits written
-    at staggered heights stay one line; close lines, whose digits do not overlap, stay apart, and
-    one mark touching two lines does not join them. Lines that follow one another along,
+    digit), unless their lines would together stand more than `widest` px across and beyond the
+    taller's own extent (`one_line`). Digits written at staggered heights stay one line, and so do
+    small digits beside a big one; close lines, whose digits do not overlap, stay apart, and one
+    mark touching two lines does not join them. Lines that follow one another along,
     overlapping across by LINE_OVERLAP digit heights, are then one line within the same width: a
     chain broken by a digit written high, or low, goes on further along. `height`: the typical
     digit height."""
@@ -77,7 +80,7 @@ def chain(blobs, angle, height, widest):
                 continue
             a, b = find(i), find(j)
             joined = [min(extent[a][0], extent[b][0]), max(extent[a][1], extent[b][1])]
-            if a != b and joined[1] - joined[0] <= widest:
+            if a != b and one_line(extent[a], extent[b], widest, height):
                 root[b], extent[a] = a, joined
             break
     chains = {}
@@ -89,8 +92,8 @@ def chain(blobs, angle, height, widest):
         best = None
         for line in lines:
             shared = min(line[1][1], high) - max(line[1][0], low)
-            joined = max(line[1][1], high) - min(line[1][0], low)
-            if along[line[0][-1]] < along[members[0]] and shared >= LINE_OVERLAP * height and joined <= widest:
+            if (along[line[0][-1]] < along[members[0]] and shared >= LINE_OVERLAP * height
+                    and one_line(line[1], [low, high], widest, height)):
                 if best is None or shared > best[0]:
                     best = (shared, line)
         if best is None:
@@ -100,6 +103,16 @@ def chain(blobs, angle, height, widest):
             line[0] = line[0] + members
             line[1] = [min(line[1][0], low), max(line[1][1], high)]
     return [[blobs[i] for i in members] for members, _ in lines]
+
+
+def one_line(first, second, widest, height, beyond=BEYOND_TALLER):
+    """Whether two lines standing across from `first` and `second` ([top, bottom] each) may be one:
+    together within `widest`, or hardly beyond the taller's own extent (`beyond` of the digit
+    `height`), as an amount's small digits stand within its big first one; two lines one above the
+    other stand a whole line beyond either."""
+    together = max(first[1], second[1]) - min(first[0], second[0])
+    taller = max(first[1] - first[0], second[1] - second[0])
+    return together <= widest or together <= taller + beyond * height
 
 
 def line_angle(lines, fallback):

@@ -63,6 +63,12 @@ def test_a_line_broken_by_a_digit_written_high_goes_on_after_it():
     assert lines_of(group_lines(digits, 20)) == lines_of([digits])
 
 
+def test_small_digits_beside_a_big_first_digit_are_one_line():
+    big = blob(0, 0, w=30, h=55)  # an amount's first digit, 2.75 digit heights tall
+    small = row([22, 24, 23, 25], x=35)  # the zeros after it, within its height
+    assert lines_of(group_lines(small + [big], 20)) == [[(0, 0)] + lines_of([small])[0]]
+
+
 def test_close_lines_whose_digits_do_not_overlap_stay_apart():
     first, second = row([0, 1, -1, 0, 1]), row([25, 24, 26, 25], x=7)  # a fifth of a height between them
     lines = group_lines(second + first, 20)

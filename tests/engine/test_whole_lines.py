@@ -187,6 +187,18 @@ def test_the_line_reader_may_leave_out_a_short_mark_closing_the_line():
     assert not whole_lines.concur(_read("230"), _read("230"), line(20, 20, 20, 20), (0, 0, 40, 20), 1.0)
 
 
+def test_the_whole_image_read_surely_fills_in_a_mark_the_cut_search_left_unread():
+    # Grey at half the original's pixels: the cut search read a 3 at x 0-10 and a 0 at x 20-30
+    # (original pixels), inside the first mark; the second mark, a run of zeros, holds no digit.
+    line = [_digit(0), _digit(20)]
+    read, run = _blob(0, 5, 16, 10), _blob(20, 5, 30, 10)
+    sure, unsure = _read("30000", 0.99), _read("30000", 0.9)
+    assert whole_lines.fills_in(sure, line, [read, run], 0.5)
+    assert not whole_lines.fills_in(sure, line, [read], 0.5)  # every mark holds a digit read
+    assert not whole_lines.fills_in(unsure, line, [read, run], 0.5)  # jointly 0.59 likely
+    assert not whole_lines.fills_in(_read("3", 0.99), line, [read, run], 0.5)  # fewer digits
+
+
 def test_the_likeliest_reading_wins_only_when_its_digits_are_jointly_sure_enough():
     unsure = sequence.LineText("12", ((0, 1), (1, 2)), (0.99, 0.9))  # each digit sure, jointly less than SURE
     sure = sequence.LineText("17", ((0, 1), (1, 2)), (0.99, 0.99))
