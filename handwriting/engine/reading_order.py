@@ -12,7 +12,8 @@ LINE_SPREAD = 0.55  # a blob this share of a digit height across from a row's ce
 LINE_OVERLAP = 0.2  # neighbours overlapping across the slant by this share of the shorter's height share a line ...
 LINE_EXTENT = 2.0  # ... unless it would stand more digit heights across than this: two lines stand more
 BEYOND_TALLER = 0.2  # ... and more than this share of a digit height beyond the taller line's own extent
-# (LINE_OVERLAP's share, not tuned): an amount's big first digit holds its smaller digits within its height
+# (LINE_OVERLAP's share; 0.1 and 0.4 read the tuning pages alike): an amount's big first digit holds its
+# smaller digits within its height
 LINE_FIT = 3  # blobs a line needs for its own slant to count
 PIECES = 1.2  # marks standing within this many digit heights across may be pieces of one digit: one line
 
