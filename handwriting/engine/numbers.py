@@ -106,7 +106,7 @@ def group(digits, separators, hidden=()):
         box = separator.box
         if any(_overlap(box, d.box) >= SAME_MARK for d in digits):
             continue
-        cx, cy = box.x + box.width / 2, box.y + box.height / 2
+        cx, cy = box.centre
         nearest = min(range(len(digits)), key=lambda i: _distance(digits[i].box, cx, cy))
         placed[digits[nearest].line].append(separator)
     numbers = []
@@ -119,10 +119,10 @@ def group(digits, separators, hidden=()):
 def _runs(digits, indices, separators):
     """The line's digits (indices) and separators left to right, parted where the paper is wide."""
     height = float(np.median([digits[i].box.height for i in indices]))
-    centres = [digits[i].box.x + digits[i].box.width / 2 for i in indices]
+    centres = [digits[i].box.centre[0] for i in indices]
     keyed = [((k, 1, 0.0), (digits[i].box, i)) for k, i in enumerate(indices)]
     for separator in separators:  # before the first digit whose centre lies right of its own
-        centre = separator.box.x + separator.box.width / 2
+        centre = separator.box.centre[0]
         keyed.append(((sum(c < centre for c in centres), 0, centre), (separator.box, separator.kind)))
     elements = [element for _, element in sorted(keyed, key=lambda pair: pair[0])]
     gaps = [b.x - (a.x + a.width) for (a, _), (b, _) in zip(elements, elements[1:])]

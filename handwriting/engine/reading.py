@@ -33,6 +33,10 @@ class Box:
         bottom = min(max(round((y + h) * factor), top + 1), height)
         return cls(int(left), int(top), int(right - left), int(bottom - top))
 
+    @property
+    def centre(self):
+        return self.x + self.width / 2, self.y + self.height / 2
+
     def to_dict(self):
         return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
 

@@ -175,8 +175,7 @@ def fills_in(whole_text, line, blobs, to_grey):
 
 def inside(blob, digit, to_grey):
     """Whether the centre of `digit` (boxed in the original pixels) lies in `blob`'s box."""
-    x = (digit.box.x + digit.box.width / 2) * to_grey
-    y = (digit.box.y + digit.box.height / 2) * to_grey
+    x, y = (c * to_grey for c in digit.box.centre)
     return blob.x <= x <= blob.x + blob.w and blob.y <= y <= blob.y + blob.h
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from handwriting.engine.reading import NO_DIGITS, Reading
+from handwriting.engine.reading import NO_DIGITS, Box, Reading
 from helpers import glyph
 
 HEIGHT = 80  # px, the digits' height on the composed pages
@@ -149,6 +149,11 @@ def test_doubtful_digits_are_marked(recognizer, sure):
     body = unsure_first(full, 0.6).to_dict()
     assert [p["doubtful"] for p in body["predictions"]] == [True, False]
     assert body["numbers"][0]["doubtful"] is True and body["confidence"] < round(full.confidence, 4)
+
+
+def test_a_box_is_centred_halfway_along_each_side():
+    assert Box(10, 20, 5, 8).centre == (12.5, 24.0)
+    assert Box.scaled(10, 20, 5, 8, 2.0, 100, 100).centre == (25.0, 48.0)
 
 
 def test_no_digits_says_so():
