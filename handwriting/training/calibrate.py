@@ -44,8 +44,9 @@ STRESS_IMAGES = 40  # pages per upright condition and seed: about 1,800 pages, 7
 # MARKS_PAGES: at 100 a kind, as the benchmark reads, the fits learnt refusal from about 2,600 digits
 # read on pages of marks, against about 8,900 on stress and ORAND pages. When 200 was chosen, the
 # pages of marks at seeds 0 / 2 yielded a sure digit on 3.4 / 3.4 % (5.3 / 5.6 % at 100), and the
-# stress pages moved little (+4 of 13,500 upright, -5 of 900 turned). Seed 1's 100 a kind weighed three times over,
-# tried offline, refused more marks but took the held-out stress digits' ECE to 0.022 (0.020 twice).
+# stress pages moved little (+4 of 13,500 upright, -5 of 900 turned). Seed 1's 100 a kind weighed
+# three times over, tried offline, refused more marks but took the held-out stress digits' ECE to
+# 0.022 (0.020 twice).
 MARKS_PAGES = 200  # pages of non-digit marks per kind the context fits read at FIT_SEED
 EDGES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)  # reliability table bins
 CONFIDENT = 0.9  # issue #17: among readings at least this confident, 90 % must be right
