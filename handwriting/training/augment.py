@@ -83,8 +83,56 @@ def _noise(images, probability, max_sigma):
     return images + sigma * tf.random.normal(tf.shape(images))
 
 
-def augment(images, max_angle=15.0, zoom=0.12, max_shear=0.25, max_shift=2.5):
-    """The full training augmentation; strengths are the ranges the issue asks for."""
+ELASTIC_ALPHA = 34.0  # scale of the warp field: about 1.4 px of displacement on a 28x28 digit (Simard et al. 2003)
+ELASTIC_SIGMA = 4.0  # smoothness of the warp field in pixels: strokes bend, they do not break (the same paper)
+
+
+def _gaussian_kernels(sigma):
+    """Separable Gaussian kernels, row and column, for a two-channel depthwise convolution."""
+    radius = int(3 * sigma)
+    taps = tf.exp(-tf.range(-radius, radius + 1, dtype=tf.float32) ** 2 / (2 * sigma ** 2))
+    taps = taps / tf.reduce_sum(taps)
+    return (tf.tile(tf.reshape(taps, [1, -1, 1, 1]), [1, 1, 2, 1]),
+            tf.tile(tf.reshape(taps, [-1, 1, 1, 1]), [1, 1, 2, 1]))
+
+
+def _sample(images, rows, cols):
+    """Bilinear samples of (B, H, W, 1) images at float positions (B, H, W); outside is paper (0)."""
+    shape = tf.shape(images)
+    height, width = shape[1], shape[2]
+    flat = images[..., 0]
+    batch = tf.broadcast_to(tf.range(shape[0])[:, None, None], tf.shape(rows))
+    top, left = tf.floor(rows), tf.floor(cols)
+    down, right = rows - top, cols - left
+
+    def at(row, col):
+        inside = (row >= 0) & (row <= tf.cast(height - 1, tf.float32)) & (col >= 0) & (col <= tf.cast(width - 1, tf.float32))
+        row = tf.clip_by_value(tf.cast(row, tf.int32), 0, height - 1)
+        col = tf.clip_by_value(tf.cast(col, tf.int32), 0, width - 1)
+        return tf.gather_nd(flat, tf.stack([batch, row, col], -1)) * tf.cast(inside, tf.float32)
+
+    return ((1 - down) * (1 - right) * at(top, left) + (1 - down) * right * at(top, left + 1)
+            + down * (1 - right) * at(top + 1, left) + down * right * at(top + 1, left + 1))[..., None]
+
+
+def _elastic(images, probability, alpha=ELASTIC_ALPHA, sigma=ELASTIC_SIGMA):
+    """A smooth random warp of a share `probability` of the digits: the same digit bent as another
+    hand bends it, which no affine map does (Simard, Steinkraus and Platt 2003)."""
+    shape = tf.shape(images)
+    field = tf.random.uniform(tf.stack([shape[0], shape[1], shape[2], 2]), -1.0, 1.0)
+    along_rows, along_cols = _gaussian_kernels(sigma)
+    field = tf.nn.depthwise_conv2d(field, along_rows, [1, 1, 1, 1], "SAME")
+    field = tf.nn.depthwise_conv2d(field, along_cols, [1, 1, 1, 1], "SAME")
+    field = field * alpha * _chosen(images, probability)
+    rows, cols = tf.meshgrid(tf.range(shape[1], dtype=tf.float32), tf.range(shape[2], dtype=tf.float32), indexing="ij")
+    return _sample(images, rows[None] + field[..., 0], cols[None] + field[..., 1])
+
+
+def augment(images, max_angle=15.0, zoom=0.12, max_shear=0.25, max_shift=2.5, elastic=0.0):
+    """The full training augmentation; strengths are the ranges the issue asks for. `elastic` is the
+    share of digits warped first (train.py's --elastic)."""
+    if elastic:
+        images = _elastic(images, elastic)
     images = _affine(images, max_angle, zoom, max_shear, max_shift)
     images = _thickness(images, probability=0.5)
     images = _blur(images, probability=0.3)

@@ -73,6 +73,9 @@ def build_parser():
              "(scribbles, blots, hatching, shadows, letters) are not one digit (default: %(default)s, none)")
     add("--workers", type=int, default=2, metavar="N",
         help="processes that read the --served-pages and --served-marks (default: %(default)s)")
+    add("--elastic", type=float, default=0.0, metavar="P",
+        help="also warp a share P of the digits each epoch with a smooth random field, as another hand "
+             "bends the same digit, in augment.py (default: %(default)s, none)")
     add("--no-augment", action="store_true",
         help="train on the plain images (default: off: each image is distorted anew every epoch)")
     return parser
@@ -86,6 +89,8 @@ def parse_args(argv=None):
     if args.epochs < 1 or args.batch_size < 1 or args.workers < 1 or min(args.served_pages, args.served_marks) < 0:
         parser.error("--epochs, --batch-size and --workers must be positive, --served-pages and --served-marks "
                      "not negative")
+    if not 0.0 <= args.elastic <= 1.0:
+        parser.error(f"--elastic {args.elastic:g}: a share of the digits, from 0 to 1")
     cli.check_model_out(parser, args.out, args.force)
     args.sets = [name for name in args.sets.split(",") if name]
     args.served_conditions = _served_conditions(parser, args.served_conditions)
@@ -128,8 +133,8 @@ def split(data, seed, subset):
     return (data.x_train[train], data.y_train[train]), (data.x_train[val], data.y_train[val])
 
 
-def dataset(x, y, batch_size, seed, augment):
-    """Shuffled batches of the mix, distorted on the fly."""
+def dataset(x, y, batch_size, seed, augment, elastic=0.0):
+    """Shuffled batches of the mix, distorted on the fly; `elastic` is the share of digits warped."""
     import tensorflow as tf
 
     from handwriting.training.augment import augment as distort
@@ -138,7 +143,7 @@ def dataset(x, y, batch_size, seed, augment):
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) / model_io.WHITE, b))
     if augment:
-        ds = ds.map(lambda a, b: (distort(a), b), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda a, b: (distort(a, elastic=elastic), b), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -287,7 +292,7 @@ def training_sets(args, data, folder):
         pick = np.random.default_rng(args.seed).permutation(len(x))[: args.subset]
         x, y = x[pick], y[pick]
     validation = mix.validation_sets(held, args.data_root)
-    batches = dataset(x, y, args.batch_size, args.seed, not args.no_augment)
+    batches = dataset(x, y, args.batch_size, args.seed, not args.no_augment, args.elastic)
     if args.arch == "advanced" and not args.init:  # its label smoothing needs one-hot targets
         import keras
 
@@ -353,6 +358,7 @@ def metadata(args, model, history, run, scores, sha256):
         "learning_rate": args.learning_rate,
         "seed": args.seed,
         "augmented": not args.no_augment,
+        "elastic": args.elastic if not args.no_augment else 0.0,
         "initialised_from": args.init.name if args.init else None,
         "trained_on": learned,
         "train_images": int(images),

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow]
 ERROR = re.compile(r"python -m handwriting\.training\.train: error: \S")
 META_KEYS = {
     "name", "arch", "params", "epochs", "epochs_requested", "batch_size", "learning_rate", "seed", "augmented",
-    "initialised_from", "trained_on", "train_images", "validation", "validation_accuracy", "test_accuracy",
+    "elastic", "initialised_from", "trained_on", "train_images", "validation", "validation_accuracy", "test_accuracy",
     "data_sha256", "train_seconds", "cpu_count", "date", "versions",
 }
 VALIDATION_SETS = {
@@ -53,7 +53,7 @@ def test_metadata_describes_the_run(trained, mnist):
     assert set(meta) == META_KEYS
     assert meta["name"] == "digit" and meta["arch"] == "cnn"
     assert meta["epochs"] == meta["epochs_requested"] == 1
-    assert meta["batch_size"] == BATCH and meta["seed"] == 42 and meta["augmented"] is False
+    assert meta["batch_size"] == BATCH and meta["seed"] == 42 and meta["augmented"] is False and meta["elastic"] == 0.0
     assert meta["train_images"] == SUBSET
     assert meta["params"] > 0 and meta["train_seconds"] > 0
     assert meta["test_accuracy"] > 0.90 and 0.0 <= meta["validation_accuracy"] <= 1.0
@@ -125,6 +125,7 @@ REFUSALS = {
     "epochs that are not a number": ({"--epochs": "ten"}, "--epochs"),
     "negative served pages": ({"--served-pages": "-1"}, "--served-pages"),
     "no worker to read them": ({"--workers": "0"}, "--workers"),
+    "an elastic share over 1": ({"--elastic": "1.5"}, "a share of the digits, from 0 to 1"),
     "an unknown served condition": ({"--served-conditions": "layout_separators,paper_papyrus"}, "paper_papyrus"),
     "turned pages as served conditions": ({"--served-conditions": "turned90"}, "turned90"),
     "a served condition taken no times": ({"--served-conditions": "upright,layout_touching*0"}, "K must be"),
