@@ -201,7 +201,7 @@ def validation(model_path, data, root):
         sets = mix.validation_sets(held, root)
     except FileNotFoundError as error:
         cli.fail(str(error))
-    scores = mix.accuracies(lambda images: model.predict(model_io.to_batch(images), batch_size=1000, verbose=0), sets)
+    scores = mix.accuracies(model, sets)
     stated = card.get("validation", {})
     print(f"{'validation set':34} {'measured':>9} {'card':>9}")
     for name, value in scores.items():

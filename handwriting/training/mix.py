@@ -72,9 +72,10 @@ def validation_sets(mnist_held, root, sets=("usps", "optdigits", "ardis", "orand
     return chosen
 
 
-def accuracies(predict, sets):
-    """{name: accuracy} of `predict(uint8 crops) -> probabilities` on each validation set."""
+def accuracies(model, sets):
+    """{name: accuracy} of a Keras digit model on each validation set."""
     return {
-        name: float((model_io.digit_probabilities(predict(x)).argmax(1) == y).mean())
+        name: float((model_io.digit_probabilities(model.predict(model_io.to_batch(x), batch_size=1000, verbose=0))
+                     .argmax(1) == y).mean())
         for name, (x, y) in sets.items()
     }

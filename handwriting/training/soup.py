@@ -103,7 +103,7 @@ def main(argv=None):
         cli.fail("the models' layers differ in shape")
     soup = models[0]
     soup.set_weights(average([m.get_weights() for m in models]))
-    validation = mix.accuracies(lambda x: soup.predict(model_io.to_batch(x), batch_size=1000, verbose=0), validation_sets)
+    validation = mix.accuracies(soup, validation_sets)
     meta = metadata(args, soup, cards, (validation, train.test_accuracy(soup, data)))
     export.save(soup, args.out, meta)
     print(f"saved {args.out}: validation mean {meta['validation_accuracy']:.4f}, test accuracy {meta['test_accuracy']:.4f}")

@@ -189,7 +189,7 @@ class Selection:
                 self.start, self.first = time.monotonic(), len(rows)
 
             def on_epoch_end(self, epoch, logs=None):
-                scores = mix.accuracies(lambda x: self.model.predict(model_io.to_batch(x), batch_size=1000, verbose=0), sets)
+                scores = mix.accuracies(self.model, sets)
                 logs["val_accuracy"] = sum(scores.values()) / len(scores)
                 rows.append({**{name: float(value) for name, value in logs.items()},
                              "scores": {name: float(value) for name, value in scores.items()}})
