@@ -5,9 +5,10 @@ Reading it again at every quarter turn costs three more reads, so the page is as
 turns are worth one. Its layout says whether it lies sideways: digits written in a row stand beside
 each other, so on a page turned a quarter their nearest neighbours lie above and below them
 (`sideways`); then both quarter turns are read. A page of one or two marks has no row to tell: the
-marks are shown to the model at every turn, and the turn they vote for is read. The surest reading
-wins, the one as it came unless another is clearly surer; a reading of one digit at a turn must show
-it very surely, for a lone mark shown at four turns looks like a digit at one of them.
+marks are shown to the model at every turn, and the turn they vote for is read. So is the turn the
+turn judge (below) leans to for the digits read (`leaning`). The surest reading wins, the one as it
+came unless another is clearly surer; a reading of one digit at a turn must show it very surely, for
+a lone mark shown at four turns looks like a digit at one of them.
 
 Upside down, a row is still a row, and the digit model reads a digit turned over as another digit,
 often surely (a 7 as a 5, a 6 as a 9): neither layout nor confidence tells. A small model of its own,
@@ -192,6 +193,18 @@ def judged_turn(evidence, digits, least=TURN_EVIDENCE, fewest=JUDGED_DIGITS):
     it beats the digits as they lie by more than `least` and they are at least `fewest`; else 0."""
     best = 1 + int(np.argmax(evidence[1:]))
     return 90 * best if digits >= fewest and evidence[best] > least else 0
+
+
+def leaning(evidence, least=TURN_EVIDENCE):
+    """The turn (degrees clockwise) worth reading an unsure reading at because the turn judge leans
+    to it, as a list: its likeliest turn for the digits (turn_evidence), a quarter turn whenever it
+    is likelier than the digits as they lie, the half turn only by more than `least`, as for
+    judged_turn; else none. The turned reading must still be clearly surer and its digits judged
+    upright; but the digit model reads digits turned over as other digits, surely, so upside down
+    the judge's word must be firm. Chosen on the tuning pages and ORAND-CAR-A training amounts
+    (reports/releases.md, release 18)."""
+    best = 1 + int(np.argmax(evidence[1:]))
+    return [90 * best] if evidence[best] > (least if best == 2 else 0.0) else []
 
 
 def quarter_turns(evidence, least=TURN_EVIDENCE):

@@ -210,8 +210,9 @@ class Recognizer:
         """The surest reading of a page that may have been photographed turned. `attempt`'s reading
         stands when it is at least the settings' turn_below sure and read every mark found
         (orientation.unread_marks). Else the layout of the marks found upright, or the model's votes
-        in one call, choose the turns worth reading again in full (orientation.candidates). An unsure
-        reading gives way to the surest turn's when that is sure itself and clearly surer
+        in one call, choose the turns worth reading again in full (orientation.candidates), and so
+        does the turn judge where it leans to a turn for the digits read (orientation.leaning). An
+        unsure reading gives way to the surest turn's when that is sure itself and clearly surer
         (orientation.surer); a sure one only to a turn's that reads more of the marks, surely
         (orientation.reads_more). A lone digit at a turn counts only when shown surely
         (orientation.lone_sure), and a turn's reading only when the turn judge finds its digits
@@ -230,7 +231,8 @@ class Recognizer:
         try:
             budget.check("looking for a turned page")
             lines = [len(line) for line in whole_lines.by_line(upright.found)]
-            for degrees in orientation.candidates(blobs, attempt.found.digit_height, lines, votes_of_marks):
+            turns = orientation.candidates(blobs, attempt.found.digit_height, lines, votes_of_marks)
+            for degrees in dict.fromkeys(turns + self.leaning(upright)):
                 turned.append(self.read_at(decoded, degrees, budget))
         except TooComplex:
             pass
@@ -240,6 +242,13 @@ class Recognizer:
             standing = [r for r in standing if orientation.reads_more(len(r.found), r.confidence, len(upright.found))]
         best = max(standing, key=attrgetter("confidence"), default=upright)
         return best if sure or orientation.surer(best.confidence, upright.confidence) else upright
+
+    def leaning(self, reading):
+        """The turn the turn judge leans to for `reading`'s digits (orientation.leaning), as a list;
+        none without a judge or digits."""
+        if self.turns is None or not reading.found:
+            return []
+        return orientation.leaning(self.turn_evidence(reading))
 
     def judged_upright(self, reading):
         """Whether the turn judge finds the digits of `reading` upright (orientation.judged_upright);

@@ -97,6 +97,15 @@ def test_the_judged_turn_must_beat_the_digits_as_they_lie():
     assert orientation.judged_turn(np.array([0.0, -5.0, -1.0, least + 0.1]), 3) == 270
 
 
+def test_the_judge_leans_to_a_quarter_turn_at_any_lead_and_upside_down_only_firmly():
+    least = orientation.TURN_EVIDENCE
+    assert orientation.leaning(np.array([0.0, 0.5, -1.0, -2.0])) == [90]
+    assert orientation.leaning(np.array([0.0, -2.0, -1.0, 0.1])) == [270]
+    assert orientation.leaning(np.array([0.0, -3.0, least, 0.2])) == []  # a 6 turned over reads as a 9
+    assert orientation.leaning(np.array([0.0, -3.0, least + 0.1, 0.2])) == [180]
+    assert orientation.leaning(np.array([0.0, -1.0, -2.0, -0.5])) == []  # the digits lie as they are
+
+
 def test_a_lone_digit_never_turns_a_page():
     sure = np.array([0.0, -5.0, 10.0, -5.0])
     assert orientation.judged_turn(sure, orientation.JUDGED_DIGITS) == 180
@@ -247,3 +256,16 @@ def test_a_sure_reading_of_every_mark_is_tried_at_no_turn_and_any_other_at_the_c
     one_unread = attempt._replace(reading=dataclasses.replace(reading, found=reading.found[1:]))
     recognizer.read_turned(decoded, one_unread, recognizer.budget())
     assert tried == [90, 270, 90, 270]
+
+
+def test_an_unsure_reading_is_also_tried_at_the_turn_the_judge_leans_to(recognizer, page, tried):
+    upside_down = recognizer.decode(png(orientation.turn(page, 180)))
+    attempt = recognizer.read_as_it_is(upside_down, recognizer.budget())
+    unsure = attempt._replace(reading=dataclasses.replace(attempt.reading, ceiling=0.0))
+    reading = recognizer.read_turned(upside_down, unsure, recognizer.budget())
+    assert tried == [180] and reading.digits_text == "4275" and reading.orientation == 180
+    upright = recognizer.decode(png(page))
+    attempt = recognizer.read_as_it_is(upright, recognizer.budget())
+    unsure = attempt._replace(reading=dataclasses.replace(attempt.reading, ceiling=0.0))
+    assert recognizer.read_turned(upright, unsure, recognizer.budget()).orientation == 0
+    assert tried == [180]  # upright, a row of digits the judge finds as they lie is tried at no turn
