@@ -248,21 +248,24 @@ def centres(text, box, to_grey):
     return [(box[0] + (start + stop) / 2) / to_grey for start, stop in text.spans]
 
 
-def between(text, box, line, to_grey, beside=0.0):
-    """Whether every digit the line reader read along the strip `box` centres between the left of
-    the line's first digit and the right of its last, in the original image's pixels, or at most
-    `beside` of the line's median digit height past them."""
+def extent(line, beside=0.0):
+    """(left, right) of a line's digits in the original image's pixels: the left of its first digit
+    and the right of its last, each `beside` of the line's median digit height farther out."""
     past = beside * float(np.median([d.box.height for d in line]))
-    left = min(d.box.x for d in line) - past
-    right = max(d.box.x + d.box.width for d in line) + past
+    return min(d.box.x for d in line) - past, max(d.box.x + d.box.width for d in line) + past
+
+
+def between(text, box, line, to_grey, beside=0.0):
+    """Whether every digit the line reader read along the strip `box` centres within the line's
+    `extent`, widened by `beside`."""
+    left, right = extent(line, beside)
     return all(left <= centre <= right for centre in centres(text, box, to_grey))
 
 
 def past_ends(text, box, line, to_grey):
-    """For each digit the line reader read along the strip `box`, whether it centres before the
-    left of the line's first digit or after the right of its last."""
-    left = min(d.box.x for d in line)
-    right = max(d.box.x + d.box.width for d in line)
+    """For each digit the line reader read along the strip `box`, whether it centres outside the
+    line's `extent`."""
+    left, right = extent(line)
     return [not left <= centre <= right for centre in centres(text, box, to_grey)]
 
 
