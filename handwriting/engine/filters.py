@@ -9,6 +9,7 @@ from handwriting.engine.normalisation import stroke_width
 FRAME_SIZE = 0.3  # a frame spans at least this share of the picture both ways ...
 FRAME_MARK = 0.5  # ... beside marks under this share of its height ...
 FRAME_MARKS = 2  # ... at least this many of them ...
+FRAME_SPECK = 0.35  # ... each at least this share of the others' typical height: specks in a big digit's box make no frame ...
 FRAME_TALL = 1.5  # ... and stands this many times above the page's typical mark, as touching digits do not
 BOX_ALONG = 0.8  # a box drawn around digits of any size has this share of its ink along its bounding box's sides ...
 BOX_REACH = 2  # ... within this many of its own stroke widths of them (a digit's curves leave them) ...
@@ -30,7 +31,9 @@ STRAY_HEIGHT = 0.5  # a thin stroke shorter than this share of a digit ...
 STRAY_WIDTH = 0.3  # ... and narrower than this share is a stray stroke, not a 1
 DASH_HEIGHT = 0.35  # a mark shorter than this share of a digit ...
 DASH_RATIO = 2  # ... and wider than this many times its height is a dash
-HUGE = 2.5  # a mark taller than this many digits is not one
+HUGE = 2.5  # a mark taller than this many digits is not one ...
+BIG_FIRST = 3.5  # ... unless it is no taller than this many ...
+BIG_WIDE = 0.5  # ... and at least this share as wide as tall: an amount's big first digit, not a stroke of table or edge
 
 
 def on_the_page(blobs, grey, dark, flat):
@@ -59,14 +62,16 @@ def _stroke_widths():
 def plausible(blob, height, shape):
     """Shape tests relative to the typical digit: no specks, dashes, underlines or huge marks, no
     small mark cut by the border of the picture, and no thin stroke shorter than half a digit (a
-    stray stroke or a piece broken off a digit, which the model would read as a 1)."""
+    stray stroke or a piece broken off a digit, which the model would read as a 1). A cheque's
+    amount often opens with a digit three times its zeros' height: a mark that tall is kept when it
+    is as wide as a written digit, which a table's edge or a box's side is not."""
     if cut_by_border(blob.x, blob.y, blob.w, blob.h, shape) and blob.h < BORDER_CUT_HEIGHT * height:
         return False
     if blob.h < STRAY_HEIGHT * height and blob.w < STRAY_WIDTH * height:
         return False
     if blob.h < DASH_HEIGHT * height and blob.w > DASH_RATIO * blob.h:
         return False
-    return blob.h <= HUGE * height
+    return blob.h <= HUGE * height or (blob.h <= BIG_FIRST * height and blob.w >= BIG_WIDE * blob.h)
 
 
 def _frames(blobs, shape, width_of):
@@ -76,7 +81,8 @@ def _frames(blobs, shape, width_of):
     speck or a line remnant in a loop); and a box drawn around one or more digits, whatever its
     size, when its ink runs along its bounding box's sides. A frame stands well above the page's typical mark: in a
     number cropped tightly a blob of touching digits spans a third of the picture, the specks and
-    separators within its box beside it."""
+    separators within its box beside it; and the marks it frames are no specks, which lie as well
+    in the box of a big digit joined to the rules it crosses."""
     def smaller(inner, outer):
         return inner is not outer and inner.w <= FLAT_RATIO * inner.h and inner.h < FRAME_MARK * outer.h
 
@@ -97,9 +103,10 @@ def _frames(blobs, shape, width_of):
             continue
         if not (a.w > FRAME_SIZE * shape[1] and a.h > FRAME_SIZE * shape[0]):
             continue
-        if a.h < FRAME_TALL * typical_height(others):
+        tall = typical_height(others)
+        if a.h < FRAME_TALL * tall:
             continue
-        marks = [b for b in others if smaller(b, a)]
+        marks = [b for b in others if smaller(b, a) and b.h >= FRAME_SPECK * tall]
         if sum(inside(b, a) for b in marks) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
             frames.add(id(a))
     return frames

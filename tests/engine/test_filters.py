@@ -1,10 +1,11 @@
 """Marks that are not digits: a box drawn around digits is a frame, a blob of touching digits in a
-tightly cropped number is not, though specks lie within its box."""
+tightly cropped number is not, though specks lie within its box, and nor is a cheque amount's big
+first digit."""
 import cv2
 import numpy as np
 
 from handwriting.engine.blobs import Blob
-from handwriting.engine.filters import _box_shaped, on_the_page
+from handwriting.engine.filters import _box_shaped, on_the_page, plausible
 
 
 def blob(x, y, w, h, draw):
@@ -30,6 +31,10 @@ def speck(mask):
 
 def outline(mask):
     cv2.rectangle(mask, (1, 1), (mask.shape[1] - 2, mask.shape[0] - 2), 255, 3)
+
+
+def stroke(mask):
+    mask[:, mask.shape[1] // 2 - 2: mask.shape[1] // 2 + 2] = 255
 
 
 def kept(blobs, shape):
@@ -69,3 +74,31 @@ def test_a_box_drawn_close_around_one_digit_on_a_large_page_is_a_frame():
 def test_a_zero_with_a_speck_inside_stays_a_digit():
     zero, inner = blob(100, 100, 40, 56, ring), blob(117, 125, 4, 4, speck)
     assert (zero.x, zero.y, zero.w, zero.h) in kept([zero, inner], (300, 300))
+
+
+def test_a_big_first_digit_joined_to_the_rules_with_specks_in_its_box_is_not_a_frame():
+    # "28000" 61 px tall: the 2 crosses both rules, so "28" is one blob the picture's height,
+    # with two specks of the security background in its box; "000" beside it is one flat blob
+    first, zeros = blob(0, 1, 61, 60, two_rings), blob(64, 15, 64, 36, ring)
+    marks = [first, zeros, blob(4, 10, 3, 4, speck), blob(2, 35, 2, 4, speck)]
+    assert (first.x, first.y, first.w, first.h) in kept(marks, (61, 130))
+
+
+def test_a_big_first_digit_is_plausible_and_a_stroke_as_tall_is_not():
+    # an amount's "9" three times its zeros' height, and a table's edge as tall
+    assert plausible(blob(5, 2, 30, 60, ring), 20, (70, 140))
+    assert not plausible(blob(5, 2, 6, 60, stroke), 20, (70, 140))
+    assert not plausible(blob(5, 2, 60, 80, ring), 20, (90, 140))  # four times: no digit
+
+
+def test_amounts_opening_with_a_digit_three_times_their_zeros_are_read_whole(recognizer):
+    from handwriting.training import datasets
+
+    # ORAND training amounts "9000" and "6000" (the first digit 2.7 and 3.3 times the zeros' height)
+    # and "28000" (the 2 joined to both rules, specks in its box): each read "000" before.
+    labels = {"a_car_000905": "9000", "a_car_001157": "6000", "a_car_001023": "28000"}
+    train, _ = datasets.orand_strings(datasets.default_root())
+    amounts = [s for s in train if s.image_id in labels]
+    assert sorted(s.label for s in amounts) == sorted(labels.values())
+    right = sum(recognizer.read(cv2.imencode(".png", s.image)[1].tobytes()).digits_text == s.label for s in amounts)
+    assert right == 3, f"{right} of 3"
