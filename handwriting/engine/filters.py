@@ -32,8 +32,9 @@ STRAY_WIDTH = 0.3  # ... and narrower than this share is a stray stroke, not a 1
 DASH_HEIGHT = 0.35  # a mark shorter than this share of a digit ...
 DASH_RATIO = 2  # ... and wider than this many times its height is a dash
 HUGE = 2.5  # a mark taller than this many digits is not one ...
-BIG_FIRST = 3.5  # ... unless it is no taller than this many ...
-BIG_WIDE = 0.5  # ... and at least this share as wide as tall: an amount's big first digit, not a stroke of table or edge
+BIG_FIRST = 3.5  # ... unless it opens a line of them: no taller than this many ...
+BIG_WIDE = 0.5  # ... at least this share as wide as tall (a table's edge or a box's side is not) ...
+BIG_GAP = 1.0  # ... and followed within this many digit heights by a mark level with it
 
 
 def on_the_page(blobs, grey, dark, flat):
@@ -62,16 +63,24 @@ def _stroke_widths():
 def plausible(blob, height, shape):
     """Shape tests relative to the typical digit: no specks, dashes, underlines or huge marks, no
     small mark cut by the border of the picture, and no thin stroke shorter than half a digit (a
-    stray stroke or a piece broken off a digit, which the model would read as a 1). A cheque's
-    amount often opens with a digit three times its zeros' height: a mark that tall is kept when it
-    is as wide as a written digit, which a table's edge or a box's side is not."""
+    stray stroke or a piece broken off a digit, which the model would read as a 1)."""
     if cut_by_border(blob.x, blob.y, blob.w, blob.h, shape) and blob.h < BORDER_CUT_HEIGHT * height:
         return False
     if blob.h < STRAY_HEIGHT * height and blob.w < STRAY_WIDTH * height:
         return False
     if blob.h < DASH_HEIGHT * height and blob.w > DASH_RATIO * blob.h:
         return False
-    return blob.h <= HUGE * height or (blob.h <= BIG_FIRST * height and blob.w >= BIG_WIDE * blob.h)
+    return blob.h <= HUGE * height
+
+
+def opens_a_line(blob, kept, height):
+    """Whether a mark refused as huge is a cheque amount's first digit, which is often written three
+    times its zeros' height: as wide as a written digit, and followed closely by a kept mark whose
+    middle lies within its height, as the edge of a sheet, away from the writing, is not."""
+    if not HUGE * height < blob.h <= BIG_FIRST * height or blob.w < BIG_WIDE * blob.h:
+        return False
+    reach = blob.x + blob.w + BIG_GAP * height
+    return any(blob.x + blob.w / 2 < b.x <= reach and blob.y <= b.y + b.h / 2 <= blob.y + blob.h for b in kept)
 
 
 def _frames(blobs, shape, width_of):

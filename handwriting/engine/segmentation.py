@@ -14,7 +14,7 @@ import numpy as np
 
 from handwriting import config
 from handwriting.engine.blobs import components, merge_fragments, typical_height
-from handwriting.engine.filters import on_the_page, plausible
+from handwriting.engine.filters import on_the_page, opens_a_line, plausible
 from handwriting.engine.ink import binarise, dark_ink, ink_contrast, is_flat
 from handwriting.engine.normalisation import stroke_width
 from handwriting.engine.reading import Box, Separator
@@ -96,5 +96,8 @@ def _segment_grey(grey, scale, flat, max_marks):
     kept, rejected = [], []
     for blob in blobs:
         (kept if plausible(blob, height, grey.shape) else rejected).append(blob)
+    opening = {id(blob) for blob in rejected if opens_a_line(blob, kept, height)}
+    kept += [blob for blob in rejected if id(blob) in opening]
+    rejected = [blob for blob in rejected if id(blob) not in opening]
     lines = group_lines(kept, height)
     return Segmentation(lines, scale, height, dark, cut, find(lines, rejected))

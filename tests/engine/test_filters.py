@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from handwriting.engine.blobs import Blob
-from handwriting.engine.filters import _box_shaped, on_the_page, plausible
+from handwriting.engine.filters import _box_shaped, on_the_page, opens_a_line, plausible
 
 
 def blob(x, y, w, h, draw):
@@ -84,11 +84,15 @@ def test_a_big_first_digit_joined_to_the_rules_with_specks_in_its_box_is_not_a_f
     assert (first.x, first.y, first.w, first.h) in kept(marks, (61, 130))
 
 
-def test_a_big_first_digit_is_plausible_and_a_stroke_as_tall_is_not():
-    # an amount's "9" three times its zeros' height, and a table's edge as tall
-    assert plausible(blob(5, 2, 30, 60, ring), 20, (70, 140))
-    assert not plausible(blob(5, 2, 6, 60, stroke), 20, (70, 140))
-    assert not plausible(blob(5, 2, 60, 80, ring), 20, (90, 140))  # four times: no digit
+def test_a_huge_mark_opens_a_line_when_as_wide_as_a_digit_and_followed_closely_by_one():
+    # an amount's "9" three times its zeros' height, a zero 20 px tall after it; the typical digit 20 px
+    nine, zero = blob(5, 2, 30, 60, ring), blob(40, 40, 16, 20, ring)
+    assert not plausible(nine, 20, (70, 140)) and opens_a_line(nine, [zero], 20)
+    assert not opens_a_line(nine, [blob(80, 40, 16, 20, ring)], 20)  # the next mark two digits away
+    assert not opens_a_line(nine, [blob(40, 64, 16, 20, ring)], 20)  # below it, on a line of its own
+    assert not opens_a_line(blob(5, 2, 6, 60, stroke), [zero], 20)  # a table's edge as tall
+    assert not opens_a_line(blob(5, 2, 60, 80, ring), [blob(70, 40, 16, 20, ring)], 20)  # four digits tall
+    assert not opens_a_line(blob(20, 45, 18, 4, speck), [zero], 20)  # a dash, refused for being small
 
 
 def test_amounts_opening_with_a_digit_three_times_their_zeros_are_read_whole(recognizer):
