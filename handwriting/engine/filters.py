@@ -9,7 +9,6 @@ from handwriting.engine.normalisation import stroke_width
 FRAME_SIZE = 0.3  # a frame spans at least this share of the picture both ways ...
 FRAME_MARK = 0.5  # ... beside marks under this share of its height ...
 FRAME_MARKS = 2  # ... at least this many of them ...
-FRAME_SPECK = 0.35  # ... each at least this share of the others' typical height: specks in a big digit's box make no frame ...
 FRAME_TALL = 1.5  # ... and stands this many times above the page's typical mark, as touching digits do not
 BOX_ALONG = 0.8  # a box drawn around digits of any size has this share of its ink along its bounding box's sides ...
 BOX_REACH = 2  # ... within this many of its own stroke widths of them (a digit's curves leave them) ...
@@ -90,8 +89,7 @@ def _frames(blobs, shape, width_of):
     speck or a line remnant in a loop); and a box drawn around one or more digits, whatever its
     size, when its ink runs along its bounding box's sides. A frame stands well above the page's typical mark: in a
     number cropped tightly a blob of touching digits spans a third of the picture, the specks and
-    separators within its box beside it; and the marks it frames are no specks, which lie as well
-    in the box of a big digit joined to the rules it crosses."""
+    separators within its box beside it."""
     def smaller(inner, outer):
         return inner is not outer and inner.w <= FLAT_RATIO * inner.h and inner.h < FRAME_MARK * outer.h
 
@@ -112,10 +110,9 @@ def _frames(blobs, shape, width_of):
             continue
         if not (a.w > FRAME_SIZE * shape[1] and a.h > FRAME_SIZE * shape[0]):
             continue
-        tall = typical_height(others)
-        if a.h < FRAME_TALL * tall:
+        if a.h < FRAME_TALL * typical_height(others):
             continue
-        marks = [b for b in others if smaller(b, a) and b.h >= FRAME_SPECK * tall]
+        marks = [b for b in others if smaller(b, a)]
         if sum(inside(b, a) for b in marks) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
             frames.add(id(a))
     return frames
