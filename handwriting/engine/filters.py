@@ -89,7 +89,9 @@ def _frames(blobs, shape, width_of):
     speck or a line remnant in a loop); and a box drawn around one or more digits, whatever its
     size, when its ink runs along its bounding box's sides. A frame stands well above the page's typical mark: in a
     number cropped tightly a blob of touching digits spans a third of the picture, the specks and
-    separators within its box beside it."""
+    separators within its box beside it. What a frame encloses lies within it, clear of the
+    picture's border; specks at the border within a big digit's box (a "28" joined to the rules it
+    crosses) are not enclosed by it."""
     def smaller(inner, outer):
         return inner is not outer and inner.w <= FLAT_RATIO * inner.h and inner.h < FRAME_MARK * outer.h
 
@@ -113,7 +115,8 @@ def _frames(blobs, shape, width_of):
         if a.h < FRAME_TALL * typical_height(others):
             continue
         marks = [b for b in others if smaller(b, a)]
-        if sum(inside(b, a) for b in marks) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
+        enclosed = [b for b in marks if inside(b, a) and not cut_by_border(b.x, b.y, b.w, b.h, shape)]
+        if len(enclosed) >= FRAME_MARKS or (len(marks) >= FRAME_MARKS and outline(a, marks)):
             frames.add(id(a))
     return frames
 
