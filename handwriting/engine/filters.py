@@ -3,7 +3,7 @@ table), boxes drawn around digits, and specks, dashes and strokes too small or t
 import cv2
 import numpy as np
 
-from handwriting.engine.blobs import FLAT_RATIO, cut_by_border, typical_height, written
+from handwriting.engine.blobs import FLAT_RATIO, cut_by_border, typical_height
 from handwriting.engine.normalisation import stroke_width
 
 FRAME_SIZE = 0.3  # a frame spans at least this share of the picture both ways ...
@@ -134,13 +134,12 @@ def _box_shaped(blob, pen):
 
 def _background_patches(blobs, shape, width_of):
     """Solid marks cut by the border of the picture, many times thicker than the pen: the table or
-    floor between a sheet and the edge of the photo, not ink. A mark shaped like writing is none:
-    in an amount cropped through its digits, the pen is measured on a ruled line's thin remains."""
+    floor between a sheet and the edge of the photo, not ink."""
     cut = [b for b in blobs if cut_by_border(b.x, b.y, b.w, b.h, shape)]
     if not cut or len(blobs) < 2:
         return set()
     pen = float(np.percentile([width_of(b) for b in blobs], PEN_PERCENTILE))
-    return {id(b) for b in cut if width_of(b) > PATCH_THICK * pen and not written(b.mask > 0)}
+    return {id(b) for b in cut if width_of(b) > PATCH_THICK * pen}
 
 
 def on_an_edge(blob, grey):
