@@ -187,9 +187,11 @@ def inserts(text, line, box, grey, to_grey, sure=INSERTED, beside=BESIDE):
     if not (len(text.text) > len(cut) and joint(text) >= sure and all(c in remaining for c in cut)
             and between(text, box, line, to_grey, beside)):
         return False
+    beyond = past_ends(text, box, line, to_grey)
+    if not any(beyond):
+        return True
     _, ink = band_ink(grey, box)
     columns = ink_columns(text.spans, box[2] - box[0])
-    beyond = past_ends(text, box, line, to_grey)
     return not any(crosses(ink, *column) for column, past in zip(columns, beyond) if past)
 
 
