@@ -7,7 +7,10 @@ only and read by the engine as it reads uploads. Each crop is labelled by where 
 whose box it matches, or "not one digit" where it holds no digit (a currency mark, a separator, a
 stray stroke) or two of them (a merged pair), which the model must learn to refuse. Pages of marks
 that hold no digit at all (pages/marks.py: scribbles, blots, hatching, shadows, letters) add the
-marks the engine takes for digits there, every crop of them "not one digit".
+marks the engine takes for digits there, every crop of them "not one digit". Real cheque amounts
+(ORAND-CAR-A's training strings, whose digits have boxes) add the cheque digits as served: cut from
+their neighbours among the security background and the rules they touch, which a digit cut out by
+its box never shows.
 """
 import multiprocessing
 from collections import Counter
@@ -26,6 +29,7 @@ SOURCE = "engine-cut crops of composed pages"  # the model card's name for them 
 SOURCE_NOT_DIGITS = "engine-cut crops of composed pages: not one digit"  # ... and for those that hold no digit
 SOURCE_MARKS = "engine-cut crops of pages of marks: not one digit"  # ... and for the pages that hold none
 LICENCE_MARKS = "drawn here (pages/marks.py), from no outside data"  # what those pages owe to others
+SOURCE_ORAND = "engine-cut crops of ORAND-CAR-A training amounts"  # the model card's name for them
 
 
 def stress_digits(splits):
@@ -137,3 +141,15 @@ def served_crops(model_path, digits, pages, seed, workers=2, marks=0, conditions
     with context.Pool(workers, _start, (Path(model_path), digits)) as pool:
         parts = pool.map(_read, chunks)
     return tuple(np.concatenate(part) for part in zip(*parts))
+
+
+def orand_crops(model_path, strings):
+    """(crops, labels) cut by the engine (with the model at `model_path`) from real cheque amounts
+    (datasets.OrandString), labelled by each amount's digit boxes as a composed page's crops are."""
+    from handwriting.engine.recognition import Recognizer
+    from handwriting.pages.camera import png
+
+    engine = Recognizer(Path(model_path))
+    parts = [labelled_crops(engine.read_upright(png(s.image)).reading, s.label, [s.boxes.tolist()]) for s in strings]
+    return (np.concatenate([np.zeros((0, 28, 28), np.uint8), *(x for x, _ in parts)]),
+            np.concatenate([np.zeros(0, np.uint8), *(y for _, y in parts)]))

@@ -71,6 +71,10 @@ def build_parser():
     add("--served-marks", type=int, default=0, metavar="N",
         help="also learn that the marks the engine takes for digits on N pages of marks holding no digit "
              "(scribbles, blots, hatching, shadows, letters) are not one digit (default: %(default)s, none)")
+    add("--served-orand", type=int, default=0, metavar="K",
+        help="also learn from the crops the engine cuts from ORAND-CAR-A's training amounts (not the "
+             "line reader's selection split), labelled by their digit boxes, each seen K times an epoch "
+             "(default: %(default)s, none)")
     add("--workers", type=int, default=2, metavar="N",
         help="processes that read the --served-pages and --served-marks (default: %(default)s)")
     add("--elastic", type=float, default=0.0, metavar="P",
@@ -86,9 +90,10 @@ def parse_args(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.workers < 1 or min(args.served_pages, args.served_marks) < 0:
-        parser.error("--epochs, --batch-size and --workers must be positive, --served-pages and --served-marks "
-                     "not negative")
+    if args.epochs < 1 or args.batch_size < 1 or args.workers < 1 or min(args.served_pages, args.served_marks,
+                                                                            args.served_orand) < 0:
+        parser.error("--epochs, --batch-size and --workers must be positive, --served-pages, --served-marks "
+                     "and --served-orand not negative")
     if not 0.0 <= args.elastic <= 1.0:
         parser.error(f"--elastic {args.elastic:g}: a share of the digits, from 0 to 1")
     cli.check_model_out(parser, args.out, args.force)
@@ -288,6 +293,16 @@ def training_sets(args, data, folder):
             sources[served_pages.SOURCE_NOT_DIGITS] = refused
         if args.served_marks:
             sources[served_pages.SOURCE_MARKS] = int(np.count_nonzero(on_marks))
+    if args.served_orand:
+        from handwriting.training import datasets, sequence, served_pages
+
+        strings, _ = datasets.orand_strings(args.data_root)
+        selection = sequence.selection_ids([s.image_id for s in strings])
+        crops, labels = served_pages.orand_crops(args.init or config.settings().model_path,
+                                                 [s for s in strings if s.image_id not in selection])
+        x = np.concatenate([x, np.tile(crops, (args.served_orand, 1, 1))])
+        y = np.concatenate([y, np.tile(labels.astype(y.dtype), args.served_orand)])
+        sources[served_pages.SOURCE_ORAND] = len(labels)
     if args.subset:
         pick = np.random.default_rng(args.seed).permutation(len(x))[: args.subset]
         x, y = x[pick], y[pick]
@@ -345,7 +360,8 @@ def metadata(args, model, history, run, scores, sha256):
 
     sources, images, wall = run
     validation, accuracy = scores
-    licences = {**datasets.LICENCES, served_pages.SOURCE_MARKS: served_pages.LICENCE_MARKS}
+    licences = {**datasets.LICENCES, served_pages.SOURCE_MARKS: served_pages.LICENCE_MARKS,
+                served_pages.SOURCE_ORAND: datasets.LICENCES["orand"]}
     learned = [{"set": name, "images": count, "licence": licences.get(name, "composed here from the sets above")}
                for name, count in sources.items()]
     return {

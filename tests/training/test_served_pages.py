@@ -1,8 +1,9 @@
-"""Training crops cut by the engine from composed pages: the plan of pages, the labelling rule and
-the training digits they are written with. A training run reads real pages with the shipped model
-(test_train.py's mixed run, --served-pages)."""
+"""Training crops cut by the engine from composed pages and real cheque amounts: the plan of pages, the
+labelling rule and the training digits they are written with. A training run reads real pages with the
+shipped model (test_train.py's mixed run, --served-pages, --served-orand)."""
 import numpy as np
 
+from handwriting import config
 from handwriting.engine import model_io
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.pages import marks, stress
@@ -82,3 +83,15 @@ def test_stress_digits_hold_one_population_per_set_as_the_mix_loaded_them(mnist)
     assert np.array_equal(digits.images[:500], mnist.x_train[:500])
     assert np.array_equal(digits.labels[500:], datasets.usps(datasets.default_root()).y_train)
     assert digits.images.dtype == np.uint8 and digits.labels.max() == 9
+
+
+def test_the_engine_cuts_real_cheque_amounts_into_crops_labelled_by_their_boxes():
+    strings, _ = datasets.orand_strings(datasets.default_root())
+    chosen = strings[:20]
+    crops, labels = served_pages.orand_crops(config.settings().model_path, chosen)
+    digits = sum(len(s.label) for s in chosen)
+    assert crops.shape == (len(labels), 28, 28) and crops.dtype == np.uint8
+    # most digits are cut where their box stands; the rest are pieces or merged pairs
+    assert 0.8 * digits <= np.count_nonzero(labels < model_io.NOT_A_DIGIT) <= digits
+    written = np.bincount([int(c) for s in chosen for c in s.label], minlength=10)
+    assert (np.bincount(labels[labels < model_io.NOT_A_DIGIT], minlength=10) <= written).all()

@@ -71,15 +71,18 @@ def test_a_mixed_run_names_every_set_it_learned_from_and_never_ardis(tmp_path, m
 
     result = train(tmp_path, "--data", mnist_path, "--sets", "mnist,usps,semeion,orand", "--epochs", 1,
                    "--subset", 600, "--batch-size", 32, "--served-pages", 8, "--served-marks", 7, "--workers", 1,
-                   "--out", tmp_path / "mixed.keras", "--reports", tmp_path / "r")
+                   "--served-orand", 2, "--out", tmp_path / "mixed.keras", "--reports", tmp_path / "r")
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "mixed.json").read_text())
     learned = {entry["set"]: entry for entry in meta["trained_on"]}
     assert list(learned) == ["mnist", "usps", "semeion", "orand", "not one digit (composed)", served_pages.SOURCE,
-                             served_pages.SOURCE_NOT_DIGITS, served_pages.SOURCE_MARKS]
+                             served_pages.SOURCE_NOT_DIGITS, served_pages.SOURCE_MARKS, served_pages.SOURCE_ORAND]
     assert 8 <= learned[served_pages.SOURCE]["images"] <= 8 * 8  # 8 pages of 1-8 digits, each cut where it stands
     assert 0 <= learned[served_pages.SOURCE_NOT_DIGITS]["images"] <= 8 * 8
     assert learned[served_pages.SOURCE_MARKS]["licence"] == served_pages.LICENCE_MARKS
+    # ORAND's 3,768 training digits, less the line reader's selection split's, each crop counted once
+    assert 2_500 <= learned[served_pages.SOURCE_ORAND]["images"] <= 3_768
+    assert learned[served_pages.SOURCE_ORAND]["licence"] == learned["orand"]["licence"]
     assert learned["usps"]["images"] == 7291 and learned["semeion"]["images"] == 1593
     assert all(entry["licence"] for entry in meta["trained_on"])
     assert "ardis" not in learned and "ardis iv test" in meta["validation"]
@@ -124,6 +127,7 @@ REFUSALS = {
     "negative epochs": ({"--epochs": "-3"}, "--epochs"),
     "epochs that are not a number": ({"--epochs": "ten"}, "--epochs"),
     "negative served pages": ({"--served-pages": "-1"}, "--served-pages"),
+    "negative served cheque crops": ({"--served-orand": "-2"}, "--served-orand"),
     "no worker to read them": ({"--workers": "0"}, "--workers"),
     "an elastic share over 1": ({"--elastic": "1.5"}, "a share of the digits, from 0 to 1"),
     "an unknown served condition": ({"--served-conditions": "layout_separators,paper_papyrus"}, "paper_papyrus"),
