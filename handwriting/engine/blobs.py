@@ -28,6 +28,7 @@ STACK_GAP = 0.3  # ... with a vertical gap under this share of the typical heigh
 STACK_SHARED = 0.3  # ... or sharing under this share of the shorter one's rows ...
 STACK_HEIGHT = 1.5  # ... and standing no taller than this many typical heights together
 JOIN_WIDTH = 0.8  # a flat mark narrower than this share of the typical height may still be a digit's piece
+EDGE_TALL = 2.5  # a thin upright line this many times taller than the writing beside it is no digit (filters.HUGE)
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,23 @@ def typical_height(blobs):
     """Ink-weighted median height: big strokes count, dots and specks barely do, and flat marks
     (the remains of a ruled line, an underline) not at all, unless shaped like writing (`written`):
     a run of touching digits, an amount's "36006" in one mark, is as flat, and beside it only the
-    specks would be left to set the height."""
+    specks would be left to set the height. Nor does a thin upright line not shaped like writing
+    that stands over EDGE_TALL times as tall as the writing beside it: a sheet's edge on a table
+    holds more ink than the digits on the sheet, and set their height, it had them all refused as
+    specks; a 1 is no taller than its neighbours."""
     blobs = [b for b in blobs if b.w <= FLAT_RATIO * b.h or written(b.mask > 0)] or blobs
     if not blobs:
         return 0.0
+    lines = [b for b in blobs if b.h > FLAT_RATIO * b.w and not written(b.mask > 0)]
+    rest = [b for b in blobs if not any(b is line for line in lines)]
+    if lines and any(written(b.mask > 0) for b in rest):
+        beside = _weighted_median(rest)
+        blobs = rest + [b for b in lines if b.h <= EDGE_TALL * beside]
+    return _weighted_median(blobs)
+
+
+def _weighted_median(blobs):
+    """The height at half the blobs' ink, counted from the shortest."""
     heights = np.array([b.h for b in blobs], float)
     weights = np.array([np.count_nonzero(b.mask) for b in blobs], float)
     order = np.argsort(heights)

@@ -115,3 +115,24 @@ def test_a_run_of_touching_digits_sets_the_typical_height_though_flat():
         cv2.circle(run, (x, 20), 17, 255, 3)  # four touching zeros, 3.5 times as wide as tall
     specks = [solid(5 * i, 60, 3, 4) for i in range(6)]
     assert typical_height(specks + [Blob(0, 0, 140, 40, run)]) == 40
+
+
+def zero(x, h):
+    """A 0 written with a 3-px pen in a box h tall and two thirds as wide."""
+    w = 2 * h // 3
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (w // 2, h // 2), (w // 2 - 2, h // 2 - 2), 0, 0, 360, 255, 3)
+    return Blob(x, 0, w, h, mask)
+
+
+def test_a_sheets_edge_on_a_table_never_sets_the_typical_height_of_the_digits_on_the_sheet():
+    edge = np.zeros((400, 60), np.uint8)
+    cv2.line(edge, (55, 0), (5, 399), 255, 8)  # more ink than the three digits together
+    assert np.count_nonzero(edge) > sum(np.count_nonzero(zero(0, 70).mask) for _ in range(3))
+    assert typical_height([Blob(0, 0, 60, 400, edge), zero(100, 70), zero(160, 70), zero(220, 70)]) == 70
+
+
+def test_a_1_beside_other_digits_still_counts_and_a_1_beside_a_dot_sets_the_height():
+    one = solid(0, 0, 8, 70)
+    assert typical_height([one, solid(20, 0, 8, 70), zero(40, 66)]) == 70
+    assert typical_height([one, solid(20, 60, 8, 8)]) == 70
