@@ -113,10 +113,10 @@ def fit_digits(root, mnist, model):
 
 def orand_splits(root):
     """(the line reader's selection strings, the validation strings) of ORAND-CAR-A."""
-    from handwriting.training import datasets, sequence
+    from handwriting.training import datasets
 
     train, validation = datasets.orand_strings(root)
-    held = sequence.selection_ids([s.image_id for s in train])
+    held = datasets.orand_selection_ids([s.image_id for s in train])
     return [s for s in train if s.image_id in held], validation
 
 

@@ -17,6 +17,8 @@ from handwriting.training.composition import SERVED_HEIGHT, as_served, served_in
 
 ORAND_VALIDATION = 0.2  # share of ORAND-CAR-A strings that nothing is ever trained or tuned on
 ORAND_SEED = 2014  # fixes which strings those are, for this issue and every later model
+ORAND_SELECTION = 0.10  # share of the other ORAND strings held out to choose the line reader's checkpoint
+ORAND_SELECTION_SEED = 31  # fixes which ones; the shipped line reader was chosen on this split
 
 FILES = {
     "mnist": "mnist.npz",  # loaded by training/data.py; named here for the benches that find it by the root
@@ -95,6 +97,12 @@ def orand_validation_ids(ids, share=ORAND_VALIDATION, seed=ORAND_SEED):
         return int.from_bytes(digest[:8], "big") / 2**64
 
     return {image_id for image_id in ids if draw(str(image_id)) < share}
+
+
+def orand_selection_ids(ids):
+    """The line reader's selection split of ORAND's training strings (never its training data), by
+    the same draw as the validation split's."""
+    return orand_validation_ids(ids, ORAND_SELECTION, ORAND_SELECTION_SEED)
 
 
 class OrandString(NamedTuple):

@@ -7,7 +7,6 @@ never touched here. Every image reaches the model through handwriting.engine.seq
 conversion the engine reads with.
 """
 import datetime
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -18,8 +17,6 @@ from handwriting import cli, config
 from handwriting.engine import model_io, sequence
 from handwriting.training import export
 
-SELECTION_SHARE = 0.10  # share of ORAND training strings held out to choose the checkpoint
-SELECTION_SEED = 31  # fixes which ones; the shipped model was chosen on this split
 CLASSES = 11  # CTC blank, then the ten digits
 MAX_DIGITS = 8  # longest label a batch holds: composed lines have 1-8 digits, ORAND's at most 7
 REAL_SHARE = 12 / 32  # of each batch, real ORAND strings; the rest composed lines
@@ -31,14 +28,6 @@ CHECK_EVERY = 300  # steps between selection checks
 CHECK_LINES = 300  # composed lines scored with the selection, only to break its ties
 CHECK_SEED = 10_000  # their seeds, apart from any training seed
 TIE_BREAK = 0.001  # weight of the composed lines' accuracy against the selection's
-
-
-def selection_ids(ids, share=SELECTION_SHARE, seed=SELECTION_SEED):
-    """The held-out share of ORAND training strings by image id, whatever order the file holds."""
-    def draw(image_id):
-        return int.from_bytes(hashlib.sha256(f"{seed}:{image_id}".encode()).digest()[:8], "big") / 2**64
-
-    return {image_id for image_id in ids if draw(image_id) < share}
 
 
 def build():
@@ -180,7 +169,8 @@ def metadata(args, model, sources, strings, run):
         "trained_on": learned, "steps": args.steps, "best_step": best_step, "batch_size": args.batch_size,
         "seed": args.seed,
         "selection": {"strings": strings[1], "accuracy": round(chosen, 4),
-                      "rule": f"ORAND training strings, share {SELECTION_SHARE} by sha256 of '{SELECTION_SEED}:id'"},
+                      "rule": f"ORAND training strings, share {datasets.ORAND_SELECTION} by sha256 of "
+                              f"'{datasets.ORAND_SELECTION_SEED}:id'"},
         "composed_accuracy": round(composed, 4), "train_seconds": round(seconds, 1), "cpu_count": os.cpu_count(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "versions": versions(),
     }
@@ -193,7 +183,7 @@ def load_data(args):
     try:
         mnist = data.load(args.data)
         train, _validation = datasets.orand_strings(args.data_root)  # validation: never trained or tuned on
-        held = selection_ids([s.image_id for s in train])
+        held = datasets.orand_selection_ids([s.image_id for s in train])
         fit_strings = [s for s in train if s.image_id not in held]
         sources = strings.digit_sources((mnist.x_train, mnist.y_train), args.data_root, fit_strings)
     except (data.DataError, FileNotFoundError) as error:

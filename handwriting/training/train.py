@@ -294,10 +294,10 @@ def training_sets(args, data, folder):
         if args.served_marks:
             sources[served_pages.SOURCE_MARKS] = int(np.count_nonzero(on_marks))
     if args.served_orand:
-        from handwriting.training import datasets, sequence, served_pages
+        from handwriting.training import datasets, served_pages
 
         strings, _ = datasets.orand_strings(args.data_root)
-        selection = sequence.selection_ids([s.image_id for s in strings])
+        selection = datasets.orand_selection_ids([s.image_id for s in strings])
         crops, labels = served_pages.orand_crops(args.init or config.settings().model_path,
                                                  [s for s in strings if s.image_id not in selection])
         x = np.concatenate([x, np.tile(crops, (args.served_orand, 1, 1))])

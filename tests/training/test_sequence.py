@@ -17,10 +17,10 @@ TRAINED_ON = {"mnist", "optdigits", "swiss", "orand", "orand strings"}
 @pytest.fixture(scope="module")
 def orand():
     """(ORAND strings to train on, selection strings); the data is always there, so its absence fails."""
-    from handwriting.training import datasets, sequence
+    from handwriting.training import datasets
 
     train, _validation = datasets.orand_strings(datasets.default_root())
-    held = sequence.selection_ids([s.image_id for s in train])
+    held = datasets.orand_selection_ids([s.image_id for s in train])
     return [s for s in train if s.image_id not in held], [s for s in train if s.image_id in held]
 
 
@@ -39,11 +39,11 @@ def lines(sources):
 
 
 def test_selection_split_is_the_prototypes_tenth(orand):
-    from handwriting.training import sequence
+    from handwriting.training import datasets
 
     fit, selection = orand
     assert (len(fit), len(selection)) == (748, 83)
-    assert sequence.selection_ids([s.image_id for s in fit]) == set()
+    assert datasets.orand_selection_ids([s.image_id for s in fit]) == set()
 
 
 def test_labels_are_strings_of_one_to_eight_digits(lines):
