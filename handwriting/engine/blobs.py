@@ -136,8 +136,8 @@ def typical_height(blobs):
     a run of touching digits, an amount's "36006" in one mark, is as flat, and beside it only the
     specks would be left to set the height. Nor does a thin upright line not shaped like writing
     that stands over EDGE_TALL times as tall as the writing beside it: a sheet's edge on a table
-    holds more ink than the digits on the sheet, and set their height, it had them all refused as
-    specks; a 1 is no taller than its neighbours."""
+    can hold more ink than all the digits on the sheet, and with its height every digit was refused
+    as too small. A 1 is as thin, but no taller than its neighbours."""
     blobs = [b for b in blobs if b.w <= FLAT_RATIO * b.h or written(b.mask > 0)] or blobs
     if not blobs:
         return 0.0
