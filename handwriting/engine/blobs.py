@@ -9,6 +9,7 @@ from handwriting.engine.normalisation import stroke_width
 
 SHORTEST_DIGIT = 0.6  # a digit stands at least this share of the typical height: shorter blobs count as this tall
 FLAT_RATIO = 3  # a mark wider than this many times its height is flat: a line remnant or an underline
+HUGE = 2.5  # a mark taller than this many typical digits is not one (filters refuse it; it sets no height)
 SPECK_SHARE = 0.006  # a mark whose longest side is under this share of the image is a speck ...
 SPECK_MIN = 3  # ... or under this many pixels (or with fewer pixels of ink)
 PAGE_EDGE = 0.5  # a mark at the border longer than this share of the image is a page edge ...
@@ -28,7 +29,6 @@ STACK_GAP = 0.3  # ... with a vertical gap under this share of the typical heigh
 STACK_SHARED = 0.3  # ... or sharing under this share of the shorter one's rows ...
 STACK_HEIGHT = 1.5  # ... and standing no taller than this many typical heights together
 JOIN_WIDTH = 0.8  # a flat mark narrower than this share of the typical height may still be a digit's piece
-EDGE_TALL = 2.5  # a thin upright line this many times taller than the writing beside it is no digit (filters.HUGE)
 
 
 @dataclass(frozen=True)
@@ -135,17 +135,19 @@ def typical_height(blobs):
     (the remains of a ruled line, an underline) not at all, unless shaped like writing (`written`):
     a run of touching digits, an amount's "36006" in one mark, is as flat, and beside it only the
     specks would be left to set the height. Nor does a thin upright line not shaped like writing
-    that stands over EDGE_TALL times as tall as the writing beside it: a sheet's edge on a table
+    that stands over HUGE times as tall as the writing beside it: a sheet's edge on a table
     can hold more ink than all the digits on the sheet, and with its height every digit was refused
     as too small. A 1 is as thin, but no taller than its neighbours."""
     blobs = [b for b in blobs if b.w <= FLAT_RATIO * b.h or written(b.mask > 0)] or blobs
     if not blobs:
         return 0.0
     lines = [b for b in blobs if b.h > FLAT_RATIO * b.w and not written(b.mask > 0)]
-    rest = [b for b in blobs if not any(b is line for line in lines)]
-    if lines and any(written(b.mask > 0) for b in rest):
-        beside = _weighted_median(rest)
-        blobs = rest + [b for b in lines if b.h <= EDGE_TALL * beside]
+    if lines:
+        drawn = {id(b) for b in lines}
+        rest = [b for b in blobs if id(b) not in drawn]
+        if any(written(b.mask > 0) for b in rest):
+            beside = _weighted_median(rest)
+            blobs = rest + [b for b in lines if b.h <= HUGE * beside]
     return _weighted_median(blobs)
 
 
