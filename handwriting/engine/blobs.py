@@ -142,12 +142,14 @@ def typical_height(blobs):
     if not blobs:
         return 0.0
     lines = [b for b in blobs if b.h > FLAT_RATIO * b.w and not written(b.mask > 0)]
-    if lines:
-        drawn = {id(b) for b in lines}
-        rest = [b for b in blobs if id(b) not in drawn]
-        if any(written(b.mask > 0) for b in rest):
-            beside = _weighted_median(rest)
-            blobs = rest + [b for b in lines if b.h <= HUGE * beside]
+    drawn = {id(b) for b in lines}
+    rest = [b for b in blobs if id(b) not in drawn]
+    if lines and rest:
+        beside = _weighted_median(rest)
+        edges = {id(b) for b in lines if b.h > HUGE * beside}
+        # Shape is asked last, of the rest, only when some line stands that tall: most pages have none.
+        if edges and any(written(b.mask > 0) for b in rest):
+            blobs = [b for b in blobs if id(b) not in edges]
     return _weighted_median(blobs)
 
 
