@@ -140,3 +140,14 @@ def test_a_rule_along_the_border_of_a_crop_is_erased_though_cut_by_it():
     erased = erase_lines(mask, flat=False)
     assert not erased[:2, :35].any() and not erased[:2, 80:].any()
     assert erased[8:45, 70:74].all()
+
+
+def test_a_rule_crossed_by_thick_strokes_along_most_of_it_is_still_erased():
+    """Marker digits cover 200 of the rule's 300 px: where they cross it, it is as thick as they
+    are; measured where it runs clear of them, it is 2 px."""
+    mask = page(lines=(60, 140), stroke=(0, 0))
+    for x in (20, 85, 150, 215):
+        mask[40:90, x:x + 50] = 255
+    erased = erase_lines(mask, flat=True)
+    assert not erased[58:64, :18].any() and not erased[58:64, 267:].any() and not erased[140:142].any()
+    assert erased[40:90, 20:70].all() and erased[40:90, 215:265].all()

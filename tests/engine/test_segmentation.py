@@ -240,7 +240,7 @@ def test_sheared_columns_stand_leaning_strokes_upright(shear):
 def test_a_thin_mark_is_an_edge_only_with_much_darker_ground_on_one_side():
     grey = np.full((100, 200), 210, np.uint8)
     grey[:, :100] = 70
-    grey[20:80, 101:104] = 40
+    grey[20:80, 101:104] = 60  # the sheet's edge: about as dark as the table beside it
     grey[20:80, 150:153] = 40
     mark = np.full((60, 3), 255, np.uint8)
     assert on_an_edge(Blob(101, 20, 3, 60, mark), grey)
@@ -252,11 +252,22 @@ def test_a_thin_mark_is_an_edge_only_with_much_darker_ground_on_one_side():
 def test_a_flat_mark_is_an_edge_only_with_much_darker_ground_above_or_below():
     grey = np.full((200, 100), 210, np.uint8)
     grey[:100] = 70  # the table above the sheet's top edge
-    grey[101:104, 20:80] = 40
+    grey[101:104, 20:80] = 60
     grey[150:153, 20:80] = 40  # a dash written on the sheet
     mark = np.full((3, 60), 255, np.uint8)
     assert on_an_edge(Blob(20, 101, 60, 3, mark), grey)
     assert not on_an_edge(Blob(20, 150, 60, 3, mark), grey)
+
+
+def test_a_stroke_across_a_shadows_edge_is_ink_not_an_edge():
+    grey = np.full((100, 200), 210, np.uint8)
+    grey[:, :100] = 90  # a shadow over the left half
+    grey[20:80, 98:104] = 25  # a 1 written across the shadow's edge: darker than the shadow
+    grey[20:80, 150:156] = 25
+    mark = np.full((60, 6), 255, np.uint8)
+    assert not on_an_edge(Blob(98, 20, 6, 60, mark), grey)
+    grey[20:80, 98:104] = 80  # the same mark as light as the shadow is the shadow's edge
+    assert on_an_edge(Blob(98, 20, 6, 60, mark), grey)
 
 
 @pytest.fixture(scope="module")
