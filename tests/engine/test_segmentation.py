@@ -259,6 +259,16 @@ def test_a_flat_mark_is_an_edge_only_with_much_darker_ground_above_or_below():
     assert not on_an_edge(Blob(20, 150, 60, 3, mark), grey)
 
 
+def test_a_sheets_side_on_a_light_table_is_an_edge_but_a_flat_mark_needs_darker_ground():
+    """An upright mark needs its sides 0.7 apart (EDGE_SIDE), a flat one 0.6 (EDGE_CONTRAST): an
+    amount's run of zeros lies on ground that differs above and below."""
+    grey = np.full((100, 200), 240, np.uint8)
+    grey[:, :100] = 165  # a light table, 0.69 of the sheet
+    grey[20:80, 101:104] = 140
+    assert on_an_edge(Blob(101, 20, 3, 60, np.full((60, 3), 255, np.uint8)), grey)
+    assert not on_an_edge(Blob(20, 101, 60, 3, np.full((3, 60), 255, np.uint8)), grey.T.copy())
+
+
 def test_a_stroke_across_a_shadows_edge_is_ink_not_an_edge():
     grey = np.full((100, 200), 210, np.uint8)
     grey[:, :100] = 90  # a shadow over the left half
