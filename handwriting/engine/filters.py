@@ -26,8 +26,8 @@ EDGE_CONTRAST = 0.6  # ... and, for a flat mark, one side darker than this share
 # mark taken for an edge (reports/releases.md, release 22).
 EDGE_SIDE = 0.7  # ... or, for an upright mark, this share: a sheet's side against a light table
 # EDGE_INK was chosen on the tuning pages of held-out digits at seed 1 and the ORAND-CAR-A training
-# amounts: of the 90 marks taken for edges there, the 82 lying on no digit stood 0.61-1.5 times as
-# dark as their darker ground, and 4 of the 8 lying on one 0.28-0.57; 0.7 kept a table's edge as a 1
+# amounts: of the 90 marks taken for edges there, the 82 lying on no digit were 0.61-1.5 times as
+# light as their darker ground, and 4 of the 8 lying on one 0.28-0.57; 0.7 kept a table's edge as a 1
 # (reports/releases.md, release 22).
 EDGE_INK = 0.6  # ... and its own pixels not far darker than that side: ink is darker than the shadow it lies in
 RING_SHARE = 0.004  # the ring around a mark is this share of the image wide ...
