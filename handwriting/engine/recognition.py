@@ -130,10 +130,14 @@ class Recognizer:
         opinion, evidence, page = None, None, None
         if self.lines is not None:
             own = [float(model_io.digit_probabilities(p).max()) for *_, p in read]
-            digits, opinion, confirmed, line_agrees = self.read_whole(found, decoded, digits, own, budget)
-            if opinion == whole_lines.WHOLE:  # the line reader's digits: the digit model is asked of their crops
+            searched = digits
+            digits, opinion, confirmed, line_agrees = self.read_whole(found, decoded, searched, own, budget)
+            if opinion == whole_lines.WHOLE:  # the line reader's digits: the digit model is asked of their crops, and
+                # a first one it finds no digit, where the cut search read none, is a sign before the number
                 crops = np.array([d.crop for d in digits], np.uint8).reshape(-1, *model_io.INPUT_SHAPE[:2])
                 answers = self.classify(crops, budget)
+                numeric = whole_lines.signs_before(digits, answers[:, model_io.NOT_A_DIGIT], searched)
+                digits, answers = [d for d, keep in zip(digits, numeric) if keep], answers[np.array(numeric, bool)]
             else:
                 answers = np.array([p for *_, p in read], np.float64).reshape(-1, len(model_io.CLASSES))
             page = calibration.Page.of(found.lines, answers[:, model_io.NOT_A_DIGIT])
