@@ -75,9 +75,8 @@ def _thousands(groups):
 
 
 def _overlap(a, b):
-    w = max(0, min(a.x + a.width, b.x + b.width) - max(a.x, b.x))
-    h = max(0, min(a.y + a.height, b.y + b.height) - max(a.y, b.y))
-    return w * h / (a.width * a.height + b.width * b.height - w * h)
+    shared = a.overlap(b)
+    return shared / (a.width * a.height + b.width * b.height - shared)
 
 
 def _distance(box, x, y):

@@ -37,6 +37,12 @@ class Box:
     def centre(self):
         return self.x + self.width / 2, self.y + self.height / 2
 
+    def overlap(self, other):
+        """Pixels the two boxes share: 0 for boxes that only touch or lie apart."""
+        wide = min(self.x + self.width, other.x + other.width) - max(self.x, other.x)
+        tall = min(self.y + self.height, other.y + other.height) - max(self.y, other.y)
+        return max(0, wide) * max(0, tall)
+
     def to_dict(self):
         return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
 

@@ -97,16 +97,9 @@ def signs_before(digits, not_a_digit, searched, sure=SIGN_BEFORE):
     its digits) and the digit model, reading the line reader's crop of it, finds it not one digit
     at least `sure`ly (`not_a_digit`, one per digit). A first digit whose crop takes in a form box's
     side is not one digit either, but the cut search read it."""
-    lines = {}
-    for i, digit in enumerate(digits):
-        lines.setdefault(digit.line, []).append(i)
-    firsts = {min(line, key=lambda i: digits[i].box.x) for line in lines.values() if len(line) > 1}
-    signs = {i for i in firsts if not_a_digit[i] >= sure and not any(_overlap(digits[i].box, d.box) for d in searched)}
-    return [i not in signs for i in range(len(digits))]
-
-
-def _overlap(a, b):
-    return a.x < b.x + b.width and b.x < a.x + a.width and a.y < b.y + b.height and b.y < a.y + a.height
+    firsts = {id(min(line, key=lambda d: d.box.x)) for line in by_line(digits) if len(line) > 1}
+    return [not (id(digit) in firsts and no_digit >= sure and not any(digit.box.overlap(d.box) for d in searched))
+            for digit, no_digit in zip(digits, not_a_digit)]
 
 
 def widened(corners, tall, shape, margin_x=MARGIN_X, margin_y=MARGIN_Y):

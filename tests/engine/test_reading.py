@@ -156,6 +156,11 @@ def test_a_box_is_centred_halfway_along_each_side():
     assert Box.scaled(10, 20, 5, 8, 2.0, 100, 100).centre == (25.0, 48.0)
 
 
+def test_boxes_share_the_pixels_of_their_intersection_and_none_when_they_only_touch():
+    assert Box(10, 20, 5, 8).overlap(Box(12, 24, 10, 10)) == 3 * 4 == Box(12, 24, 10, 10).overlap(Box(10, 20, 5, 8))
+    assert Box(10, 20, 5, 8).overlap(Box(15, 20, 5, 8)) == 0 and Box(10, 20, 5, 8).overlap(Box(0, 40, 50, 5)) == 0
+
+
 def test_no_digits_says_so():
     body = Reading((), 40, 30).to_dict()
     assert body["message"] == NO_DIGITS and body["confidence"] == 0 and body["numbers"] == []
