@@ -4,8 +4,8 @@
 The default mode scores whole numbers read exactly, per kind of synthetic image (synth.py, built
 from MNIST test digits the model never trained on) and on the real-world folder, then times the two
 reference images of issue #3. --stress scores the stress benchmark of issue #15 (stress.py: MNIST
-and ARDIS IV test digits under named, randomised conditions) per condition and per family, for one
-seed or the mean of several. Every truth but the stress benchmark's "as written" one holds digits
+and ARDIS IV test digits under named, randomised conditions) per condition, per family and per
+population of writers, for one seed or the mean of several. Every truth but the stress benchmark's "as written" one holds digits
 alone, so it is compared with Reading.digits_text; "as written" is compared with Reading.text. Failures are listed in --json with their index, so that
 synth.generate(kind, ..., seed, index) or stress.generate(condition, ..., seed, index) rebuilds
 any one of them.
@@ -229,19 +229,61 @@ def stress_digits(mnist_path=None, held_out_for=None):
 
 
 def run_stress_seed(engine, digits, conditions, n, seed):
-    """{condition: scored results} of one seed, each condition's figure printed as it finishes."""
-    conditions_scored = {}
+    """({condition: scored results}, {population: writers' score}) of one seed, each condition's
+    figure printed as it finishes; the writers' scores pool the upright pages of every condition by
+    the population whose digits wrote them."""
+    conditions_scored, pages = {}, []
     for condition in conditions:
-        samples = (stress.generate(condition, digits, seed, index) for index in range(n))
+        samples = [stress.generate(condition, digits, seed, index) for index in range(n)]
         written = condition in stress.AS_WRITTEN
         results = [read(engine, str(index), s.image_bytes, s.expected, written=s.written if written else None)
                    for index, s in enumerate(samples)]
         target = None if condition in stress.TURNED else STRESS_TARGET
         conditions_scored[condition] = scored(results, target)
+        if condition not in stress.TURNED:
+            pages += [(s.meta["population"], r.got == r.expected) for s, r in zip(samples, results)]
         figures = conditions_scored[condition]
         also = f", as written {100 * figures['as_written']:.1f} %" if "as_written" in figures else ""
         print(f"seed {seed} {condition}: {100 * figures['strings']:.1f} %{also}", file=sys.stderr, flush=True)
-    return conditions_scored
+    return conditions_scored, writers(pages)
+
+
+def writers(pages):
+    """{population: {"images", "strings"}} of (population, read right) pairs, in order of first page:
+    how well each population's hand is read, whatever the conditions that wrote it."""
+    counts = {}
+    for population, right in pages:
+        counts.setdefault(population, []).append(right)
+    return {population: {"images": len(rights), "strings": sum(rights) / len(rights)}
+            for population, rights in counts.items()}
+
+
+def writer_means(runs):
+    """Per population, over the runs (seeds) that scored its writers: the pages summed, the mean of
+    the runs' string accuracies, and each run's in "each" (None where a run has no such pages)."""
+    populations = list(dict.fromkeys(p for run in runs for p in run.get("writers", {})))
+    means = {}
+    for population in populations:
+        each = [run.get("writers", {}).get(population) for run in runs]
+        scored_runs = [s for s in each if s is not None]
+        means[population] = {"images": sum(s["images"] for s in scored_runs),
+                             "strings": statistics.mean(s["strings"] for s in scored_runs),
+                             "each": [None if s is None else s["strings"] for s in each]}
+    return means
+
+
+def writers_table(runs, markdown):
+    """The writers' scores of writer_means as a table, a column per seed when there are several."""
+    means = writer_means(runs)
+    each = [f"seed {run['seed']}" for run in runs] if len(runs) > 1 else []
+    header = ("writers (upright pages)", "n", *each, "whole number")
+
+    def percent(value):
+        return "" if value is None else f"{100 * value:.1f} %"
+
+    cells = [(population, str(s["images"]), *map(percent, s["each"][:len(each)]), percent(s["strings"]))
+             for population, s in means.items()]
+    return common.table(header, cells, markdown, "|---|" + "---:|" * (len(header) - 1), right=True)
 
 
 def stress_means(runs):
@@ -284,6 +326,8 @@ def stress_report(report, markdown):
     families = stress_families(means)
     if families:
         parts.append(table(families, markdown, "family (mean of its conditions)"))
+    if any(run.get("writers") for run in report["runs"]):
+        parts.append(writers_table(report["runs"], markdown))
     return "\n\n".join(parts)
 
 
@@ -312,8 +356,10 @@ def run_stress(args):
     else:
         engine = load_engine(args.model)
         digits = stress_digits(args.data, engine.path if args.tuning else None)
-        runs = [{"seed": seed, "conditions": run_stress_seed(engine, digits, args.conditions, args.n, seed)}
-                for seed in args.seeds]
+        runs = []
+        for seed in args.seeds:
+            conditions, by_writers = run_stress_seed(engine, digits, args.conditions, args.n, seed)
+            runs.append({"seed": seed, "conditions": conditions, "writers": by_writers})
         report = {"model": str(engine.path), "n": args.n, "tuning": args.tuning, "populations": list(digits.names),
                   "runs": runs, "mean": stress_means(runs)}
     print(stress_report(report, args.markdown))

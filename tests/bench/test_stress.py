@@ -411,6 +411,25 @@ def test_the_mean_over_seeds_is_per_condition_and_the_turned_pages_stay_apart():
     assert "seeds 0, 1;" in report and "80.0 %" in upright
 
 
+def test_writers_pool_every_upright_page_by_population_and_average_over_seeds():
+    first = accuracy.writers([("mnist", True), ("ardis_iv", False), ("mnist", False), ("ardis_iv", False), ("mnist", True)])
+    assert list(first) == ["mnist", "ardis_iv"]
+    assert first["mnist"] == {"images": 3, "strings": pytest.approx(2 / 3)} and first["ardis_iv"]["strings"] == 0.0
+    second = accuracy.writers([("ardis_iv", True)])
+    runs = [{"seed": 0, "conditions": {}, "writers": first}, {"seed": 1, "conditions": {}, "writers": second},
+            {"seed": 2, "conditions": {}}]  # a report written before writers were scored
+    means = accuracy.writer_means(runs)
+    assert means["ardis_iv"] == {"images": 3, "strings": 0.5, "each": [0.0, 1.0, None]}
+    assert means["mnist"]["each"] == [pytest.approx(2 / 3), None, None] and means["mnist"]["images"] == 3
+    table = accuracy.writers_table(runs, markdown=True)
+    assert table.splitlines()[0] == "| writers (upright pages) | n | seed 0 | seed 1 | seed 2 | whole number |"
+    assert "| ardis_iv | 3 | 0.0 % | 100.0 % |  | 50.0 % |" in table
+    report = {"model": "m.keras", "n": 10, "runs": runs, "mean": {}}
+    assert "writers (upright pages)" in accuracy.stress_report(report, markdown=False)
+    report["runs"] = runs[2:]
+    assert "writers" not in accuracy.stress_report(report, markdown=False)
+
+
 def test_combine_merges_the_seeds_of_earlier_reports_and_refuses_one_twice(tmp_path, capsys):
     paths = []
     for seed, strings in ((0, 1.0), (1, 0.5)):
@@ -455,6 +474,8 @@ def test_stress_runs_end_to_end_on_the_shipped_model(tmp_path):
     run, = report["runs"]
     scored = run["conditions"]["size_ordinary"]
     assert run["seed"] == 0 and scored["images"] == 2 and 0 <= scored["strings"] <= 1 and scored["ms_per_image"] > 0
+    assert set(run["writers"]) <= set(report["populations"])
+    assert sum(s["images"] for s in run["writers"].values()) == 2 and "writers (upright pages)" in result.stdout
 
 
 @pytest.mark.slow
