@@ -33,7 +33,10 @@ GROUND_MIN = 3  # ... and over at least this many pixels
 # Illumination of a photo: the paper's light is the ink closed away at a reduced size.
 BACKGROUND_SHRINK = 4  # the light varies slowly, so it is estimated at a quarter of the size
 BACKGROUND_SHARE = 12  # the closing window is a twelfth of the image's longest side ...
-BACKGROUND_MIN = 5  # ... and at least this many reduced pixels (odd)
+BACKGROUND_MIN = 5  # ... and at least this many reduced pixels (odd) ...
+STROKE_CLOSED = 1.5  # ... and this many times the widest stroke: a bold digit filling the frame closes away whole
+STROKE_PERCENTILE = 99  # the widest stroke is this percentile of the strokes' inscribed widths: a speck sets none ...
+STROKE_DARK = 0.5  # ... counting dark regions this much darker than the paper on average: a marker's, not a blotch
 PAPER_FLOOR = 0.5  # contrast is taken against at least half the median paper, so shadows stay bounded
 TABLE_DARKNESS = 0.3  # a region darker than this share of the paper is table or floor, not paper in shadow ...
 TABLE_AREA = 0.02  # ... when it covers this share of the photo and reaches its border
@@ -130,7 +133,8 @@ def ink_contrast(grey, flat):
     # Paper under uneven light: close away strokes at a reduced size, then divide.
     factor = BACKGROUND_SHRINK
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
-    k = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1)
+    k = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1,
+            int(STROKE_CLOSED * widest_stroke(small)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     # Smoothed, but never above the closing: the blur would carry lit paper across a shadow's edge.
@@ -143,6 +147,30 @@ def ink_contrast(grey, flat):
     # neighbour (a shadow, the table) is not lighter than the paper: the noise is measured on it.
     contrast = np.where(g > background, np.minimum(closed - g, 0), background - g) / floor
     return np.clip(contrast, -1, 1) * (1 - _surroundings(small, paper, k, g.shape))
+
+
+def widest_stroke(grey, darker=STROKE_DARK):
+    """The width in pixels of the widest stroke of a grey image with dark ink: twice the distance
+    from the dark side of Otsu's split to the light, at its STROKE_PERCENTILE, over the dark regions
+    `darker` than the light side's median on average and clear of the image's border. A closing
+    narrower than a stroke leaves its middle as paper and only its edges as ink, which noise then
+    breaks into specks; only a marker's strokes grow that wide. A region that reaches the border is
+    a shadow, a vignette's corner or the table, and a region barely darker than the paper is a
+    blotch of uneven paper or light: the closing must take the width of neither. 0 when no dark
+    region is such a stroke."""
+    threshold = _otsu(grey.ravel())
+    dark = (grey <= threshold).astype(np.uint8)
+    if dark.all() or not dark.any():
+        return 0.0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    mean = np.bincount(labels.ravel(), weights=grey.ravel(), minlength=count) / np.maximum(stats[:, 4], 1)
+    paper = float(np.median(grey[dark == 0]))
+    strokes = np.array([False] + [mean[i] <= (1 - darker) * paper and not cut_by_border(*stats[i, :4], dark.shape)
+                                  for i in range(1, count)])[labels].astype(np.uint8)
+    if not strokes.any():
+        return 0.0
+    inside = cv2.distanceTransform(strokes, cv2.DIST_L2, 3)
+    return 2.0 * float(np.percentile(inside[strokes > 0], STROKE_PERCENTILE))
 
 
 def _surroundings(small, paper, k, shape):

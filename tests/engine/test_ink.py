@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from handwriting.engine.decoding import decode
-from handwriting.engine.ink import binarise, dark_ink, ink_contrast, is_flat, thresholds
+from handwriting.engine.ink import binarise, dark_ink, ink_contrast, is_flat, thresholds, widest_stroke
 from handwriting.engine.segmentation import segment
 from handwriting.pages import stress
 from handwriting.training import datasets
@@ -113,6 +113,32 @@ def test_contrast_is_strong_on_the_ink_and_none_on_the_paper():
     assert np.allclose(contrast[10:50, 20:26], 1.0) and np.allclose(contrast[:5], 0.0)
     grey = drawing(155, 255)
     assert np.allclose(ink_contrast(grey, flat=True)[10:50, 20:26], 100 / 255)
+
+
+def test_the_widest_stroke_is_measured_on_the_ink_and_not_on_shade():
+    grey = np.full((100, 120), 230, np.uint8)
+    grey[10:90, 20:40] = 40  # a 20-px stroke
+    grey[10:90, 70:74] = 40  # and a 4-px one
+    assert 17 <= widest_stroke(grey) <= 20
+    assert widest_stroke(np.full((50, 50), 200, np.uint8)) == 0.0
+    shade = grey.copy()
+    shade[60:, :] = (shade[60:, :] * 0.5).astype(np.uint8)  # a shadow over the lower part, to the border
+    assert widest_stroke(shade) <= 20
+    blotch = np.full((100, 120), 230, np.uint8)
+    blotch[30:70, 40:100] = 200  # uneven paper a little darker than the rest: Otsu's dark side, but no stroke
+    assert widest_stroke(blotch) == 0.0 and widest_stroke(blotch, darker=0.1) > 30
+
+
+def test_a_bold_stroke_wider_than_the_paper_estimate_stays_ink_to_its_middle():
+    """A 200x200 photo (sensor noise 6 grey levels) of a stroke 50 px wide: a closing of the
+    image's twelfth would take its middle for paper and leave only its edges, broken by the noise."""
+    grey = np.full((200, 200), 230.0)
+    grey[25:175, 75:125] = 45
+    grey = (grey + np.random.default_rng(4).normal(0, 6, grey.shape)).clip(0, 255).astype(np.uint8)
+    assert not is_flat(grey)
+    mask = binarise(ink_contrast(grey, flat=False), flat=False)
+    assert mask[30:170, 80:120].mean() > 0.99 * 255
+    assert not mask[:15].any() and not mask[:, :60].any()
 
 
 def test_weak_ink_is_kept_only_where_it_touches_strong_ink():

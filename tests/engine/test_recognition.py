@@ -160,6 +160,20 @@ def test_the_table_around_a_photographed_sheet_is_not_read(recognizer, mnist, se
     assert all(iou(as_tuple(d.box), true) >= 0.5 for d, true in zip(reading.digits, sample.boxes))
 
 
+@pytest.mark.parametrize("noise", [3, 12])
+def test_a_bold_digit_filling_a_noisy_photo_is_read_whole(recognizer, sure, noise):
+    """Each digit 200 px tall in a 280-px square photo with sensor noise: its strokes, some 40 px
+    wide, are wider than the paper's estimate once reached, and were read as specks of digits."""
+    right = 0
+    for label, image in sure.items():
+        ink = cv2.resize(image, (200, 200), interpolation=cv2.INTER_CUBIC).astype(float) * 200 / 255
+        grey = np.full((280, 280), 235.0)
+        grey[40:240, 40:240] -= ink
+        grey += np.random.default_rng(label).normal(0, noise, grey.shape)
+        right += recognizer.read(encode(grey.clip(0, 255).astype(np.uint8))).text == str(label)
+    assert right == len(sure)
+
+
 def test_chalk_on_a_board_is_read_light_on_dark(recognizer, sure):
     """A photographed board: unevenly lit, noisy, light strokes on dark ground."""
     ink, truth = compose(number(sure, "2026"), height=60, margin=80)
