@@ -5,8 +5,9 @@ The default mode scores whole numbers read exactly, per kind of synthetic image 
 from MNIST test digits the model never trained on) and on the real-world folder, then times the two
 reference images of issue #3. --stress scores the stress benchmark of issue #15 (stress.py: MNIST
 and ARDIS IV test digits under named, randomised conditions) per condition, per family and per
-population of writers, for one seed or the mean of several. Every truth but the stress benchmark's "as written" one holds digits
-alone, so it is compared with Reading.digits_text; "as written" is compared with Reading.text. Failures are listed in --json with their index, so that
+population of writers, for one seed or the mean of several. Every truth but the stress benchmark's
+"as written" one holds digits alone, so it is compared with Reading.digits_text; "as written" is
+compared with Reading.text. Failures are listed in --json with their index, so that
 synth.generate(kind, ..., seed, index) or stress.generate(condition, ..., seed, index) rebuilds
 any one of them.
 """

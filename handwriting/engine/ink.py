@@ -158,15 +158,14 @@ def widest_stroke(grey, darker=STROKE_DARK):
     a shadow, a vignette's corner or the table, and a region barely darker than the paper is a
     blotch of uneven paper or light: the closing must take the width of neither. 0 when no dark
     region is such a stroke."""
-    threshold = _otsu(grey.ravel())
-    dark = (grey <= threshold).astype(np.uint8)
+    dark = (grey <= _otsu(grey.ravel())).astype(np.uint8)
     if dark.all() or not dark.any():
         return 0.0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     mean = np.bincount(labels.ravel(), weights=grey.ravel(), minlength=count) / np.maximum(stats[:, 4], 1)
     paper = float(np.median(grey[dark == 0]))
-    strokes = np.array([False] + [mean[i] <= (1 - darker) * paper and not cut_by_border(*stats[i, :4], dark.shape)
-                                  for i in range(1, count)])[labels].astype(np.uint8)
+    kept = [mean[i] <= (1 - darker) * paper and not cut_by_border(*stats[i, :4], dark.shape) for i in range(1, count)]
+    strokes = np.array([False, *kept])[labels].astype(np.uint8)
     if not strokes.any():
         return 0.0
     inside = cv2.distanceTransform(strokes, cv2.DIST_L2, 3)
