@@ -156,15 +156,17 @@ def run_timing(engine, mnist, seed):
     }
 
 
+def percent(value):
+    """A rate as a table cell: one decimal, empty where there is none."""
+    return "" if value is None else f"{100 * value:.1f} %"
+
+
 def table(rows, markdown, first="images", each=()):
     """rows: (name, score) pairs, as an aligned text table or a Markdown one; `each` names the columns
     of the pooled scores' own string accuracies (mean_score), e.g. one per seed. A column "as written"
     comes after "whole number" when a row has that score."""
     written = any("as_written" in s for _, s in rows)
     header = (first, "n", *each, "whole number", *(("as written",) if written else ()), "digits", "target", "ms/image")
-    def percent(value):
-        return "" if value is None else f"{100 * value:.1f} %"
-
     cells = [
         (name, str(s["images"]), *map(percent, s.get("each", [])[:len(each)]), percent(s["strings"]),
          *((percent(s.get("as_written")),) if written else ()),
@@ -235,14 +237,16 @@ def run_stress_seed(engine, digits, conditions, n, seed):
     the population whose digits wrote them."""
     conditions_scored, pages = {}, []
     for condition in conditions:
-        samples = [stress.generate(condition, digits, seed, index) for index in range(n)]
         written = condition in stress.AS_WRITTEN
-        results = [read(engine, str(index), s.image_bytes, s.expected, written=s.written if written else None)
-                   for index, s in enumerate(samples)]
+        results, populations = [], []
+        for index in range(n):  # one page at a time: a condition's images are not all held at once
+            s = stress.generate(condition, digits, seed, index)
+            results.append(read(engine, str(index), s.image_bytes, s.expected, written=s.written if written else None))
+            populations.append(s.meta["population"])
         target = None if condition in stress.TURNED else STRESS_TARGET
         conditions_scored[condition] = scored(results, target)
         if condition not in stress.TURNED:
-            pages += [(s.meta["population"], r.got == r.expected) for s, r in zip(samples, results)]
+            pages += [(population, r.got == r.expected) for population, r in zip(populations, results)]
         figures = conditions_scored[condition]
         also = f", as written {100 * figures['as_written']:.1f} %" if "as_written" in figures else ""
         print(f"seed {seed} {condition}: {100 * figures['strings']:.1f} %{also}", file=sys.stderr, flush=True)
@@ -278,10 +282,6 @@ def writers_table(runs, markdown):
     means = writer_means(runs)
     each = [f"seed {run['seed']}" for run in runs] if len(runs) > 1 else []
     header = ("writers (upright pages)", "n", *each, "whole number")
-
-    def percent(value):
-        return "" if value is None else f"{100 * value:.1f} %"
-
     cells = [(population, str(s["images"]), *map(percent, s["each"][:len(each)]), percent(s["strings"]))
              for population, s in means.items()]
     return common.table(header, cells, markdown, "|---|" + "---:|" * (len(header) - 1), right=True)
