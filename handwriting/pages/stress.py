@@ -26,6 +26,7 @@ ORDINARY_HEIGHT = (28, 90)  # px: a number photographed or drawn on a canvas
 SMALL_HEIGHT = (10, 24)  # px: a far-away number, a low-dpi scan of a form
 LARGE_HEIGHT = (150, 400)  # px: a number filling a phone photo
 MARGIN = (0.4, 2.5)  # digit heights of paper around the writing
+FILLING_MARGIN = (0.05, 0.3)  # digit heights: a number photographed close up fills the frame
 PAGE_SIDE = (300, 2000)  # px, the sides of an ordinary upload
 LARGE_PAGE_SIDE = (300, 2500)  # px, large digits need a larger page
 
@@ -79,6 +80,7 @@ _SPECS = {
     "size_ordinary": _Spec(),
     "size_large": _Spec(height=LARGE_HEIGHT, pens=("marker",)),
     "size_large_ruled": _Spec(height=LARGE_HEIGHT, pens=("marker",), paper="ruled_large"),
+    "size_filling": _Spec(height=LARGE_HEIGHT, pens=("marker",), margin=FILLING_MARGIN, effects=("noise",), **_PHOTO),
     **{f"pen_{name}": _Spec(pens=(name,)) for name in
        ("hairline", "ballpoint_blue", "ballpoint_black", "pencil", "felt", "marker", "red")},
     **{f"paper_{name}": _Spec(paper=name) for name in
@@ -95,6 +97,7 @@ _SPECS = {
        ("lines_close", "staggered", "column", "two_numbers", "separators", "touching", "overlapping", "strays")},
     "polarity_chalkboard": _Spec(pens=("chalk",), paper="board", **_PHOTO),
     "polarity_white_on_black": _Spec(pens=("white",), paper="black"),
+    "polarity_dim_board": _Spec(pens=("chalk", "white"), paper="black", effects=("noise",), **_PHOTO),
     "polarity_transparent": _Spec(pens=("natural", "ballpoint_black", "felt", "marker", "white"), output="rgba"),
     **{f"turned{angle}": _Spec(turn=angle) for angle in (90, 180, 270)},
 }
