@@ -23,7 +23,8 @@ LIGHT_PAPER = 100  # a median at least this bright is paper under the ink
 DETAIL_SPREAD = 0.25  # pixels this share of the 1-99 % range off the median are detail ...
 DETAIL_MIN = 8.0  # ... or at least this many grey levels off it
 LIGHT_DETAIL = 3  # mostly lighter detail: over this many times as much as darker detail
-POLARITY_SIDE = 600  # thin strokes are looked for with the image no larger than this
+POLARITY_SIDE = 600  # detail and thin strokes are looked for with the image no larger than this ...
+QUIET_WINDOW = 3  # ... under a median this wide: sensor noise is single specks, a stroke there is wider
 STROKE_WINDOW = 15  # top-hat and black-hat window, px: wider than a stroke at POLARITY_SIDE
 STROKE_CONTRAST = 20.0  # a thin stroke stands at least this many grey levels off its ground
 LIGHT_STROKES = 2  # light strokes outnumber dark ones by more than this factor on a board
@@ -85,36 +86,55 @@ def dark_ink(grey, flat):
     A photo is of ink on paper unless it is mostly dark, mostly lighter detail, and its thin strokes
     (top-hats) are light too and lie on dark ground, as chalk on a board does: a bright sheet on a
     darker table must not flip it, although its corners and the paper between small dark strokes
-    are light detail as well."""
+    are light detail as well. Detail and strokes are looked for with the sensor's noise taken away:
+    a short number covers less than a hundredth of a board, and the noise's specks are the rest of
+    its lightest and darkest pixels."""
     pixels = sample(grey)
     if flat:
         off = pixels.astype(np.int16) - int(np.bincount(pixels, minlength=256).argmax())
         lighter, darker = off[off > DRAWING_INK], -off[off < -DRAWING_INK]
         return 255 - grey if lighter.size and (not darker.size or lighter.mean() > darker.mean()) else grey
+    if np.median(pixels) >= LIGHT_PAPER:
+        return grey
+    scale = min(1.0, POLARITY_SIDE / max(grey.shape))
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    small = cv2.medianBlur(cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if scale < 1 else grey, QUIET_WINDOW)
+    pixels = sample(small)
     median = float(np.median(pixels))
     low, high = np.percentile(pixels, (1, 99))
     delta = max(DETAIL_SPREAD * (high - low), DETAIL_MIN)
-    if median >= LIGHT_PAPER or (
-        np.count_nonzero(pixels > median + delta) <= LIGHT_DETAIL * np.count_nonzero(pixels < median - delta)
-    ):
+    if np.count_nonzero(pixels > median + delta) <= LIGHT_DETAIL * np.count_nonzero(pixels < median - delta):
         return grey
-    return 255 - grey if _light_strokes_on_dark_ground(grey, delta, (low + high) / 2) else grey
+    return 255 - grey if _light_strokes_on_dark_ground(small, delta, (low + high) / 2) else grey
 
 
-def _light_strokes_on_dark_ground(grey, delta, middle):
-    """Whether the thin strokes of a mostly dark photo are light ones, on ground darker than `middle`."""
-    scale = min(1.0, POLARITY_SIDE / max(grey.shape))
-    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
-    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if scale < 1 else grey
+def _light_strokes_on_dark_ground(small, delta, middle):
+    """Whether the thin strokes of a mostly dark photo, reduced and quieted, are light ones, on
+    ground darker than `middle`. A stroke counts only where it stands off the ground around it,
+    measured apart from the strokes: a black-hat also finds the board inside a light digit's loops
+    and between its strokes, which is no darker than the board around it."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (STROKE_WINDOW, STROKE_WINDOW))
     strong = max(delta, STROKE_CONTRAST)
     dark = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, kernel) > strong
     light = cv2.morphologyEx(small, cv2.MORPH_TOPHAT, kernel) > strong
+    side = max(GROUND_MIN, max(small.shape) // GROUND_SHARE)
+    ground = _ground(small, light | dark, side)
+    dark &= small < ground - strong
+    light &= small > ground + strong
     if np.count_nonzero(light) <= LIGHT_STROKES * np.count_nonzero(dark):
         return False
-    side = max(GROUND_MIN, max(small.shape) // GROUND_SHARE)
-    ground = cv2.blur(small, (side, side))[light | dark]
-    return float(ground.mean()) < middle
+    return float(ground[light | dark].mean()) < middle
+
+
+def _ground(image, strokes, side):
+    """The mean of `image` over a `side` window, leaving out the `strokes` and the pixel around them
+    (their blurred edges): a bold digit filling the frame has more stroke than ground near its
+    strokes, which must not light the ground they lie on. Where the window holds nothing else, the
+    plain mean."""
+    clear = cv2.erode((~strokes).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    total = cv2.blur(image.astype(np.float32) * clear, (side, side))
+    weight = cv2.blur(clear, (side, side))
+    return np.where(weight > 0, total / np.maximum(weight, 1e-6), cv2.blur(image.astype(np.float32), (side, side)))
 
 
 def _otsu(values):
