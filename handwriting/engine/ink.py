@@ -25,6 +25,8 @@ DETAIL_MIN = 8.0  # ... or at least this many grey levels off it
 LIGHT_DETAIL = 3  # mostly lighter detail: over this many times as much as darker detail
 POLARITY_SIDE = 600  # detail and thin strokes are looked for with the image no larger than this ...
 QUIET_WINDOW = 3  # ... under a median this wide: sensor noise is single specks, a stroke there is wider
+SHEET_FILL = 0.85  # a sheet fills more of its convex hull than this, its writing included; a digit far less ...
+LIGHT_MARK_SHARE = 0.001  # ... counting light regions of at least this share of the image, not specks
 STROKE_WINDOW = 15  # top-hat and black-hat window, px: wider than a stroke at POLARITY_SIDE
 STROKE_CONTRAST = 20.0  # a thin stroke stands at least this many grey levels off its ground
 LIGHT_STROKES = 2  # light strokes outnumber dark ones by more than this factor on a board
@@ -84,9 +86,10 @@ def dark_ink(grey, flat):
     value, so the ink is on the side of it that lies farther off: a dense print pattern (a cheque's
     guilloche) can be more common than the paper it is printed on, which then lies on the near side.
     A photo is of ink on paper unless it is mostly dark, mostly lighter detail, and its thin strokes
-    (top-hats) are light too and lie on dark ground, as chalk on a board does: a bright sheet on a
-    darker table must not flip it, although its corners and the paper between small dark strokes
-    are light detail as well. Detail and strokes are looked for with the sensor's noise taken away:
+    (top-hats) are light too and lie on dark ground, as chalk on a board does, or, strokes too bold
+    for top-hats, its light regions leave much of their hulls dark: a bright sheet on a darker
+    table must not flip it, although its corners and the paper between small dark strokes are
+    light detail as well. Detail and strokes are looked for with the sensor's noise taken away:
     a short number covers less than a hundredth of a board, and the noise's specks are the rest of
     its lightest and darkest pixels."""
     pixels = sample(grey)
@@ -105,7 +108,28 @@ def dark_ink(grey, flat):
     delta = max(DETAIL_SPREAD * (high - low), DETAIL_MIN)
     if np.count_nonzero(pixels > median + delta) <= LIGHT_DETAIL * np.count_nonzero(pixels < median - delta):
         return grey
-    return 255 - grey if _light_strokes_on_dark_ground(small, delta, (low + high) / 2) else grey
+    light = _light_strokes_on_dark_ground(small, delta, (low + high) / 2) or _light_marks_unlike_a_sheet(small)
+    return 255 - grey if light else grey
+
+
+def _light_marks_unlike_a_sheet(small):
+    """Whether the light regions clear of the border of a mostly dark photo fill their convex hulls
+    less than a sheet of paper does: strokes wider than the stroke window, bold light digits, are
+    not found by the top-hat, but a digit leaves much of its hull dark, and a sheet lying on a
+    table, its writing included, fills nearly all of its own."""
+    light = (small > _otsu(small.ravel())).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(light, connectivity=8)
+    least = LIGHT_MARK_SHARE * small.size
+    filled = []
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if area < least or cut_by_border(x, y, w, h, small.shape):
+            continue
+        outline, _ = cv2.findContours((labels[y:y + h, x:x + w] == i).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                      cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.contourArea(cv2.convexHull(np.vstack(outline)))
+        filled.append(area / max(hull, 1.0))
+    return bool(filled) and float(np.mean(filled)) < SHEET_FILL
 
 
 def _light_strokes_on_dark_ground(small, delta, middle):

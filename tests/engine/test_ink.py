@@ -113,11 +113,12 @@ def noisy(grey, sigma=6, seed=3):
     return (grey.astype(float) + np.random.default_rng(seed).normal(0, sigma, grey.shape)).clip(0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("side, ring, stroke", [(64, 24, 5), (128, 100, 12)])
+@pytest.mark.parametrize("side, ring, stroke", [(64, 24, 5), (128, 100, 12), (200, 150, 30)])
 def test_a_photo_of_light_ink_on_dark_ground_is_turned_dark_whatever_the_stroke(side, ring, stroke):
     """A light ring on a dark board: a small one, whose hole a stroke-wide closing fills (dark
-    detail only as dark as the board around it), and a bold one filling the frame, its strokes far
-    wider than that window and lighting the ground near them."""
+    detail only as dark as the board around it), a bold one filling the frame, lighting the ground
+    near its strokes, and one whose strokes are wider than the stroke window: a ring, unlike a
+    sheet, leaves much of its hull dark."""
     grey = np.full((side, side), 10, np.uint8)
     start = (side - ring) // 2
     grey[start:start + ring, start:start + ring] = 210
