@@ -64,6 +64,15 @@ def sample(image, size=SAMPLE_PIXELS):
     return image[::step, ::step].ravel()
 
 
+def _reduced(grey, side):
+    """`grey` no larger than `side` on its longest side, averaged down; as it is when it fits."""
+    scale = min(1.0, side / max(grey.shape))
+    if scale == 1.0:
+        return grey
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
 def is_flat(grey):
     """A drawing or a clean scan, where FLAT_SHARE or more of the pixels share one exact value,
     rather than a photograph under uneven light. White paper in a photo can be saturated to one
@@ -73,9 +82,7 @@ def is_flat(grey):
     counts = np.bincount(pixels, minlength=256)
     if counts.max() < FLAT_SHARE * pixels.size:
         return False
-    scale = min(1.0, EVEN_SIDE / max(grey.shape))
-    small = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    small = _reduced(grey, EVEN_SIDE)
     window = max(3, max(small.shape) // EVEN_WINDOW | 1)
     level = cv2.medianBlur(small, window).astype(np.int16)
     return bool(np.mean(np.abs(level - int(counts.argmax())) > DRAWING_INK) < UNEVEN_SHARE)
@@ -99,9 +106,7 @@ def dark_ink(grey, flat):
         return 255 - grey if lighter.size and (not darker.size or lighter.mean() > darker.mean()) else grey
     if np.median(pixels) >= LIGHT_PAPER:
         return grey
-    scale = min(1.0, POLARITY_SIDE / max(grey.shape))
-    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
-    small = cv2.medianBlur(cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if scale < 1 else grey, QUIET_WINDOW)
+    small = cv2.medianBlur(_reduced(grey, POLARITY_SIDE), QUIET_WINDOW)
     pixels = sample(small)
     median = float(np.median(pixels))
     low, high = np.percentile(pixels, (1, 99))
