@@ -172,16 +172,13 @@ def _otsu(values):
 
 
 def ink_contrast(grey, flat):
-    """(contrast, light) of a grey image with dark ink (see dark_ink): per-pixel ink strength in
-    [-1, 1] relative to the local paper (below 0: paper lighter than its estimate, which measures
-    the noise), and the local paper's light as a share of the median paper's (float32, None for a
-    drawing or clean scan, evenly lit): dividing by the paper's light makes the same sensor noise
-    a larger share of it in shade, which the thresholds follow."""
+    """Per-pixel ink strength in [-1, 1] relative to the local paper (below 0: paper lighter than
+    its estimate, which measures the noise), for a grey image with dark ink (see dark_ink)."""
     pixels = sample(grey)
     g = grey.astype(np.float32)
     if flat:
         level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
-        return np.clip((level - g) / level, -1, 1), None
+        return np.clip((level - g) / level, -1, 1)
     # Paper under uneven light: close away strokes at a reduced size, then divide.
     factor = BACKGROUND_SHRINK
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
@@ -198,7 +195,7 @@ def ink_contrast(grey, flat):
     # Paper lighter than the smoothed estimate only because the smoothing reached a darker
     # neighbour (a shadow, the table) is not lighter than the paper: the noise is measured on it.
     contrast = np.where(g > background, np.minimum(closed - g, 0), background - g) / floor
-    return np.clip(contrast, -1, 1) * (1 - _surroundings(small, paper, k, g.shape)), floor / np.float32(paper)
+    return np.clip(contrast, -1, 1) * (1 - _surroundings(small, paper, k, g.shape))
 
 
 def widest_stroke(grey, darker=STROKE_DARK):
@@ -239,37 +236,30 @@ def _surroundings(small, paper, k, shape):
     return cv2.resize(region, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(np.float32)
 
 
-def thresholds(contrast, flat, light=None):
+def thresholds(contrast, flat):
     """The hysteresis thresholds (low, high) of a contrast image: strong ink is well above the
     strongest ink's share and the noise; weak ink above the noise and above a printed pattern (a
     cheque's guilloche, squared paper) that covers much of the paper away from the strong ink.
     A drawing or clean scan has no noise: where its paper is lighter than its estimate, a print
-    pattern took the estimate's place, and taken for noise it would put strong ink above the ink.
-    Given the paper's `light` (see ink_contrast), the thresholds are per pixel: a sensor's noise is
-    as many grey levels in shade as in light, so it is measured in the median paper's units and
-    weighed at each pixel against its own paper's light, lest specks in a dim corner pass for ink
-    or that corner's noise raise the bar for faint ink in the light."""
+    pattern took the estimate's place, and taken for noise it would put strong ink above the ink."""
     pixels = sample(contrast)
     # Ink only darkens: the spread of the paper lighter than its estimate is the noise alone.
-    lighter = pixels < 0
-    measured = not flat and np.count_nonzero(lighter) > NOISE_SHARE * pixels.size
-    deviations = -pixels[lighter] * (1.0 if light is None else sample(light)[lighter])
-    noise = MAD_TO_SIGMA * float(np.median(deviations)) if measured else 0.0
-    here = 1.0 if light is None else light
+    lighter = pixels[pixels < 0]
+    measured = not flat and lighter.size > NOISE_SHARE * pixels.size
+    noise = MAD_TO_SIGMA * float(np.median(-lighter)) if measured else 0.0
     strongest = float(np.percentile(pixels, STRONGEST))
-    high = np.maximum(HIGH_NOISE * noise / here, max(HIGH_OF_STRONGEST * strongest, HIGH_MIN))
-    paper = pixels[pixels <= (high if light is None else sample(high))]
+    high = max(HIGH_OF_STRONGEST * strongest, HIGH_MIN, HIGH_NOISE * noise)
+    paper = pixels[pixels <= high]
     pattern = float(np.percentile(paper, PATTERN_PERCENTILE)) if paper.size else 0.0
-    low = np.maximum(LOW_NOISE * noise / here, max(LOW_MIN, PATTERN_MARGIN * pattern))
-    return np.minimum(np.maximum(low, LOW_OF_HIGH * high), high), high
+    low = min(max(LOW_OF_HIGH * high, LOW_MIN, LOW_NOISE * noise, PATTERN_MARGIN * pattern), high)
+    return low, high
 
 
-def binarise(contrast, flat, light=None):
+def binarise(contrast, flat):
     """Hysteresis threshold: strong ink seeds, weak ink attached to it; keeps thin pencil strokes
     without keeping the faint text that shows through from the back of the page. Ruled lines are
-    erased from the weak ink first, so that a line touching a digit cannot carry its ink along.
-    `light`: the paper's, as ink_contrast gives it, for thresholds that follow it."""
-    low, high = thresholds(contrast, flat, light)
+    erased from the weak ink first, so that a line touching a digit cannot carry its ink along."""
+    low, high = thresholds(contrast, flat)
     weak = erase_lines((contrast > low).astype(np.uint8) * 255, flat)
     count, labels = cv2.connectedComponents(weak, connectivity=8)
     seeded = np.zeros(count, bool)

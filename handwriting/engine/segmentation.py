@@ -87,9 +87,9 @@ def segment(rgb, working_side=None, max_marks=None):
 
 def _segment_grey(grey, scale, flat, max_marks):
     dark = dark_ink(grey, flat)
-    contrast, light = ink_contrast(dark, flat)
+    contrast = ink_contrast(dark, flat)
     # A page of noise is thousands of marks: the first in reading order are kept, so the time stays bounded.
-    marks, cut = first_in_reading_order(components(binarise(contrast, flat, light), flat, contrast), max_marks)
+    marks, cut = first_in_reading_order(components(binarise(contrast, flat), flat, contrast), max_marks)
     blobs = on_the_page(marks, grey, dark, flat)
     blobs = merge_fragments(blobs, typical_height(blobs))
     height = typical_height(blobs)

@@ -102,11 +102,9 @@ def test_amounts_whose_big_first_digit_was_dropped_are_read_whole(recognizer):
 
     # ORAND training amounts "9000" and "6000" (the first digit 2.7 and 3.3 times the zeros' height)
     # and "28000" (the "28" joined to both rules, specks at the border in its box): each read "000".
-    # Since release 27 the small touching zeros of "6000", on the cheque's background print, fall
-    # under its thresholds per pixel: its big first digit is still read, and only it.
     labels = {"a_car_000905": "9000", "a_car_001157": "6000", "a_car_001023": "28000"}
     train, _ = datasets.orand_strings(datasets.default_root())
     amounts = [s for s in train if s.image_id in labels]
     assert sorted(s.label for s in amounts) == sorted(labels.values())
-    read = {s.label: recognizer.read(cv2.imencode(".png", s.image)[1].tobytes()).digits_text for s in amounts}
-    assert read["9000"] == "9000" and read["28000"] == "28000" and read["6000"].startswith("6"), read
+    right = sum(recognizer.read(cv2.imencode(".png", s.image)[1].tobytes()).digits_text == s.label for s in amounts)
+    assert right == 3, f"{right} of 3"
