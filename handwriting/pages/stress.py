@@ -91,6 +91,8 @@ _SPECS = {
        ("gradient", "shadow_edge", "glare", "vignette", "defocus", "motion_blur", "noise", "perspective", "rotation",
         "on_table")},
     "light_low_contrast": _Spec(pens=("faint",), paper="plain", **_PHOTO),
+    # Lit from one side in dim light: the sensor's noise over the shade, pencil and faint ink nearest it.
+    "light_dim_side": _Spec(pens=("natural", "ballpoint_blue", "pencil", "faint"), effects=("gradient", "noise"), **_PHOTO),
     "light_jpeg": _Spec(output="jpeg"),
     "layout_single": _Spec(margin=(0.5, 6.0)),
     **{f"layout_{name}": _Spec(layout=name) for name in
