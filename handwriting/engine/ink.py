@@ -160,10 +160,11 @@ def _ground(image, strokes, side):
     (their blurred edges): a bold digit filling the frame has more stroke than ground near its
     strokes, which must not light the ground they lie on. Where the window holds nothing else, the
     plain mean."""
+    values = image.astype(np.float32)
     clear = cv2.erode((~strokes).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
-    total = cv2.blur(image.astype(np.float32) * clear, (side, side))
+    total = cv2.blur(values * clear, (side, side))
     weight = cv2.blur(clear, (side, side))
-    return np.where(weight > 0, total / np.maximum(weight, 1e-6), cv2.blur(image.astype(np.float32), (side, side)))
+    return np.where(weight > 0, total / np.maximum(weight, 1e-6), cv2.blur(values, (side, side)))
 
 
 def _otsu(values):
