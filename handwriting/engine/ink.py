@@ -164,7 +164,11 @@ def _ground(image, strokes, side):
     clear = cv2.erode((~strokes).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
     total = cv2.blur(values * clear, (side, side))
     weight = cv2.blur(clear, (side, side))
-    return np.where(weight > 0, total / np.maximum(weight, 1e-6), cv2.blur(values, (side, side)))
+    ground = total / np.maximum(weight, 1e-6)
+    empty = weight <= 0
+    if empty.any():
+        ground[empty] = cv2.blur(values, (side, side))[empty]
+    return ground
 
 
 def _otsu(values):
