@@ -58,6 +58,9 @@ def parse_args(argv=None):
     add("--steps", type=cli.at_least(1), default=8000, help="training steps (default: %(default)s)")
     add("--batch-size", type=cli.at_least(1), default=32, help="lines per step (default: %(default)s)")
     add("--seed", type=int, default=1, help="seeds the weights and every line drawn (default: %(default)s)")
+    add("--learning-rate", type=float, default=PEAK_RATE, metavar="RATE", help="peak learning rate (default: %(default)s)")
+    add("--init", type=Path, metavar="MODEL.keras",
+        help="go on training this line reader instead of a new one (with another --seed, it sees new lines)")
     add("--out", type=Path, default=config.ROOT / "models" / "lines" / "line_crnn.keras", help="default: %(default)s")
     add("--force", action="store_true", help="replace --out when it exists")
     add("--data-root", type=Path, default=config.settings().data_root,
@@ -102,10 +105,10 @@ def accuracy(model, inputs, labels):
     return float(np.mean([text == label for text, label in zip(texts, labels)]))
 
 
-def rate(step, steps):
+def rate(step, steps, peak=PEAK_RATE):
     """Linear warm-up, then cosine decay to FINAL_RATE of the peak at the last step."""
     warm = min(1.0, (step + 1) / WARMUP_STEPS)
-    return PEAK_RATE * warm * (FINAL_RATE + (1 - FINAL_RATE) * 0.5 * (1 + np.cos(np.pi * step / steps)))
+    return peak * warm * (FINAL_RATE + (1 - FINAL_RATE) * 0.5 * (1 + np.cos(np.pi * step / steps)))
 
 
 class Checks:
@@ -129,11 +132,16 @@ def fit(model, args, data, partial):
     import keras
 
     fit_strings, sources, checks = data
-    optimizer = keras.optimizers.Adam(PEAK_RATE, clipnorm=CLIP_NORM)
+    optimizer = keras.optimizers.Adam(args.learning_rate, clipnorm=CLIP_NORM)
     model.compile(optimizer=optimizer, loss=keras.losses.CTC())
     rng, best, started = np.random.default_rng(args.seed), (-1.0, 0, None), time.monotonic()
+    if args.init:  # the model gone on from is the one to beat: step 0
+        scores = checks.score(model)
+        model.save(partial)
+        best = (scores[0] + TIE_BREAK * scores[1], 0, scores)
+        print(f"step 0  selection {scores[0]:.3f}  composed {scores[1]:.3f}", flush=True)
     for step in range(1, args.steps + 1):
-        optimizer.learning_rate.assign(rate(step - 1, args.steps))
+        optimizer.learning_rate.assign(rate(step - 1, args.steps, args.learning_rate))
         loss = model.train_on_batch(*draw_batch(rng, fit_strings, sources, args.batch_size))
         if step % CHECK_EVERY and step != args.steps:
             continue
@@ -167,7 +175,8 @@ def metadata(args, model, sources, strings, run):
         "input": "(32, 160, 1) float32 from handwriting.engine.sequence.to_input: ink light, paper 0",
         "output": f"{sequence.STEPS} steps x {CLASSES} logits: CTC blank 0, digit k is class k + 1",
         "trained_on": learned, "steps": args.steps, "best_step": best_step, "batch_size": args.batch_size,
-        "seed": args.seed,
+        "seed": args.seed, "learning_rate": args.learning_rate,
+        "initialised_from": args.init.name if args.init else None,
         "selection": {"strings": strings[1], "accuracy": round(chosen, 4),
                       "rule": f"ORAND training strings, share {datasets.ORAND_SELECTION} by sha256 of "
                               f"'{datasets.ORAND_SELECTION_SEED}:id'"},
@@ -200,7 +209,10 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build()
+    try:
+        model = model_io.load(args.init) if args.init else build()
+    except Exception as error:
+        cli.fail(f"--init {args.init} cannot be loaded: {type(error).__name__}")
     print(f"line reader: {model.count_params():,} parameters; {len(fit_strings)} ORAND strings to train on, "
           f"{len(selection)} to choose by; {args.steps} steps of {args.batch_size}", flush=True)
     partial = model_io.partial_path(args.out)

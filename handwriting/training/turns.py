@@ -83,6 +83,9 @@ def parse_args(argv=None):
     add("--epochs", type=cli.at_least(1), default=4, help="passes over the training digits (default: %(default)s)")
     add("--batch-size", type=cli.at_least(1), default=256, help="crops per step (default: %(default)s)")
     add("--seed", type=int, default=0, help="seeds the split, the weights and every turn (default: %(default)s)")
+    add("--learning-rate", type=float, default=1e-3, metavar="RATE", help="peak learning rate (default: %(default)s)")
+    add("--init", type=Path, metavar="MODEL.keras",
+        help="go on training this turn judge (trained with the same --seed) instead of a new one")
     add("--subset", type=cli.at_least(100), help="train on this many MNIST digits only (a quick check)")
     add("--sets", default=",".join(datasets.TRAINABLE), help="digit sets to learn from (default: %(default)s)")
     add("--out", type=Path, default=config.settings().turn_model_path, help="default: %(default)s")
@@ -96,6 +99,10 @@ def parse_args(argv=None):
     if refused or not args.sets:
         parser.error(f"--sets: choose from {', '.join(datasets.TRAINABLE)} (not {', '.join(refused) or 'none'})")
     cli.check_model_out(parser, args.out, args.force)
+    started = model_io.metadata(args.init).get("seed") if args.init else None
+    if started is not None and started != args.seed:
+        parser.error(f"--seed {args.seed}: {args.init.name} was trained with --seed {started}, whose held-out "
+                     f"digits the new one would learn from; go on with --seed {started}")
     return args
 
 
@@ -121,12 +128,13 @@ def fit(model, args, x, validation, partial):
     import keras
 
     steps = -(-len(x) // args.batch_size) * args.epochs
-    rate = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.02)
+    rate = keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps, alpha=0.02)
     model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy")
+    done = model_io.metadata(args.init).get("epochs", 0) if args.init else 0  # its turns are not drawn again
     started, best = time.monotonic(), (-1.0, 0, {})
     predict = lambda crops: model.predict(model_io.to_batch(crops), batch_size=2000, verbose=0)  # noqa: E731
     for epoch in range(1, args.epochs + 1):
-        history = model.fit(dataset(x, args.batch_size, args.seed + epoch), epochs=1, verbose=0)
+        history = model.fit(dataset(x, args.batch_size, args.seed + done + epoch), epochs=1, verbose=0)
         scores = {name: accuracy(predict, *pair) for name, pair in validation.items()}
         mean = float(np.mean([s["asymmetric"] for s in scores.values()]))
         if mean > best[0]:
@@ -149,7 +157,8 @@ def metadata(args, model, sources, count, run):
         "input": "(28, 28, 1) float32 from handwriting.engine.model_io.to_batch, a crop as the engine serves it",
         "output": "softmax over the quarter turns 0-3 counter-clockwise the crop lies from as written",
         "trained_on": learned, "train_digits": int(count), "epochs": args.epochs, "best_epoch": epoch,
-        "batch_size": args.batch_size, "seed": args.seed,
+        "batch_size": args.batch_size, "learning_rate": args.learning_rate, "seed": args.seed,
+        "initialised_from": args.init.name if args.init else None,
         "validation": {name: {k: round(v, 4) for k, v in s.items()} for name, s in scores.items()},
         "validation_rule": "mean over the sets of the asymmetric digits (not 0, 1, 8) told right at every turn",
         "train_seconds": round(seconds, 1), "cpu_count": os.cpu_count(),
@@ -166,7 +175,10 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build()
+    try:
+        model = model_io.load(args.init) if args.init else build()
+    except Exception as error:
+        cli.fail(f"--init {args.init} cannot be loaded: {type(error).__name__}")
     print(f"turn judge: {model.count_params():,} parameters; {len(x):,} training digits; {args.epochs} epochs",
           flush=True)
     partial = model_io.partial_path(args.out)

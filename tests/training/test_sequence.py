@@ -104,6 +104,15 @@ def test_three_steps_write_a_loadable_model_and_its_card(tmp_path, mnist_path):
     assert card["selection"]["strings"] == 83 and 0 <= card["selection"]["accuracy"] <= 1
     assert card["train_seconds"] > 0
     assert not list(tmp_path.glob(".*partial*"))
+    again = tmp_path / "again.keras"
+    result = run_module("handwriting.training.sequence", "--init", out, "--steps", 1, "--batch-size", 4,
+                        "--learning-rate", 1e-5, "--seed", 6, "--data", mnist_path, "--out", again)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "step 0  selection" in result.stdout  # the model gone on from is scored first, the one to beat
+    card = json.loads(again.with_suffix(".json").read_text())
+    assert (card["initialised_from"], card["learning_rate"], card["seed"]) == ("line.keras", 1e-5, 6)
+    assert card["best_step"] in (0, 1)
+    assert LineReader(again).read([np.full((40, 120), 230, np.uint8)])[0].text is not None
 
 
 @pytest.mark.parametrize("args, reason", [

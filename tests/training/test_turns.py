@@ -60,6 +60,13 @@ def test_one_epoch_writes_a_loadable_judge_and_its_card(tmp_path, mnist_path):
     assert (card["epochs"], card["best_epoch"], card["seed"]) == (1, 1, 3)
     assert set(card["validation"]) >= {"ardis iv test", "orand validation digits"}
     assert not list(tmp_path.glob(".*partial*"))
+    again = tmp_path / "again.keras"
+    result = run_module("handwriting.training.turns", "--init", out, "--epochs", 1, "--learning-rate", 1e-4,
+                        "--subset", 500, "--seed", 3, "--sets", "mnist,usps", "--data", mnist_path, "--out", again)
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = json.loads(again.with_suffix(".json").read_text())
+    assert (card["initialised_from"], card["learning_rate"], card["seed"]) == ("turns.keras", 1e-4, 3)
+    assert runtime.load_model(again).predict(model_io.to_batch(np.zeros((1, 28, 28), np.uint8))).shape == (1, 4)
 
 
 @pytest.mark.parametrize("args, reason", [
@@ -69,6 +76,12 @@ def test_one_epoch_writes_a_loadable_judge_and_its_card(tmp_path, mnist_path):
 ])
 def test_bad_arguments_are_refused_in_one_line(args, reason):
     assert_refused(run_module("handwriting.training.turns", *args), ERROR, reason)
+
+
+def test_going_on_from_a_judge_of_another_seed_is_refused(tmp_path):
+    """Its seed chose the MNIST digits held out to choose its epoch: another seed would learn from them."""
+    result = run_module("handwriting.training.turns", "--init", TURN_MODEL, "--seed", 1, "--out", tmp_path / "t.keras")
+    assert_refused(result, ERROR, "--seed 1")
 
 
 def test_an_existing_out_is_kept_without_force(tmp_path):
