@@ -58,7 +58,8 @@ def parse_args(argv=None):
     add("--steps", type=cli.at_least(1), default=8000, help="training steps (default: %(default)s)")
     add("--batch-size", type=cli.at_least(1), default=32, help="lines per step (default: %(default)s)")
     add("--seed", type=int, default=1, help="seeds the weights and every line drawn (default: %(default)s)")
-    add("--learning-rate", type=float, default=PEAK_RATE, metavar="RATE", help="peak learning rate (default: %(default)s)")
+    add("--learning-rate", type=float, default=PEAK_RATE, metavar="RATE",
+        help="peak learning rate (default: %(default)s)")
     add("--init", type=Path, metavar="MODEL.keras",
         help="go on training this line reader instead of a new one (with another --seed, it sees new lines)")
     add("--out", type=Path, default=config.ROOT / "models" / "lines" / "line_crnn.keras", help="default: %(default)s")

@@ -23,6 +23,7 @@ TURNS = 4  # class k: the crop lies turned k quarter turns counter-clockwise fro
 SYMMETRIC = (0, 1, 8)  # digits that look alike turned over: reported apart, not chosen on
 FILTERS = (32, 64, 96)  # per convolution block
 DENSE = 128  # units before the answer
+PEAK_RATE = 1e-3  # Adam's rate where the cosine decay starts: a new judge's; lower to go on from one
 
 
 def build():
@@ -83,7 +84,7 @@ def parse_args(argv=None):
     add("--epochs", type=cli.at_least(1), default=4, help="passes over the training digits (default: %(default)s)")
     add("--batch-size", type=cli.at_least(1), default=256, help="crops per step (default: %(default)s)")
     add("--seed", type=int, default=0, help="seeds the split, the weights and every turn (default: %(default)s)")
-    add("--learning-rate", type=float, default=1e-3, metavar="RATE", help="peak learning rate (default: %(default)s)")
+    add("--learning-rate", type=float, default=PEAK_RATE, metavar="RATE", help="peak learning rate (default: %(default)s)")
     add("--init", type=Path, metavar="MODEL.keras",
         help="go on training this turn judge (trained with the same --seed) instead of a new one")
     add("--subset", type=cli.at_least(100), help="train on this many MNIST digits only (a quick check)")
