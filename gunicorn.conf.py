@@ -123,12 +123,22 @@ try:
 except OSError:  # not glibc: nothing to hand back
     _libc = None
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+M_ARENA_MAX = -8  # glibc's mallopt parameter for the most arenas a process may have (malloc.h)
 _trimmed_at = 0  # the worker's resident bytes after its last trim
 
 
 def _resident_bytes():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * _PAGE
+
+
+def post_fork(server, worker):
+    """One malloc arena for all of a worker's threads. With glibc's arena per thread, a worker
+    decoded the 6-digit PNG in 7.3 ms against 4.8 ms in a plain process (its pages are faulted in
+    afresh each request); in the main arena they stay until post_request trims. Reads are few at a
+    time (the reading slots), so the arena's lock is seldom waited on."""
+    if _libc is not None:
+        _libc.mallopt(M_ARENA_MAX, 1)
 
 
 def post_request(worker, req, environ, resp):

@@ -7,6 +7,7 @@ import os
 import re
 import struct
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -135,6 +136,28 @@ def test_each_worker_loads_the_model_and_the_log_holds_no_image(server, digits_p
     assert log.count("Booting worker") == WORKERS
     assert encoded[:40] not in log and "iVBOR" not in log
     assert "Exception in post_request hook" not in log
+
+
+ARENAS = """
+import ctypes, runpy, sys, threading
+hooks = runpy.run_path("gunicorn.conf.py")
+if sys.argv[1] == "post_fork":
+    hooks["post_fork"](None, None)
+thread = threading.Thread(target=bytearray, args=(1 << 16,))
+thread.start()
+thread.join()
+ctypes.CDLL("libc.so.6").malloc_stats()
+"""
+
+
+@pytest.mark.parametrize("hook, arenas", [("post_fork", 1), ("none", 2)])
+def test_a_workers_threads_share_the_main_malloc_arena(hook, arenas):
+    """gunicorn.conf.py's post_fork keeps a worker's threads in glibc's main arena, whose freed
+    pages stay until post_request trims; without it a thread that allocates gets an arena of its own."""
+    done = subprocess.run([sys.executable, "-c", ARENAS, hook], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.findall(r"^Arena (\d+):", done.stderr, re.M) == [str(n) for n in range(arenas)]
 
 
 def test_metrics_add_up_every_workers_answers_in_per_process_files(server):
