@@ -79,6 +79,11 @@ def _foreign_format(data):
     return None
 
 
+def _as_mode(image, mode):
+    """`image` in `mode`; Pillow's convert copies an image already in it, megabytes for a photo."""
+    return image if image.mode == mode else image.convert(mode)
+
+
 def _to_rgb(image):
     """Any Pillow mode to RGB, with transparent areas set to contrast with the strokes; never more
     than one float32 copy of BLEND_PIXELS pixels at a time."""
@@ -91,8 +96,8 @@ def _to_rgb(image):
         return np.repeat(grey[..., None], 3, axis=2)
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     if not has_alpha:
-        return np.asarray(image.convert("RGB"))
-    rgba = np.asarray(image.convert("RGBA"))
+        return np.asarray(_as_mode(image, "RGB"))
+    rgba = np.asarray(_as_mode(image, "RGBA"))
     if rgba[..., 3].min() > 252:  # opaque within 1 %
         return rgba[..., :3].copy()
     step = max(1, int(np.sqrt(rgba.shape[0] * rgba.shape[1] / LUMINANCE_SAMPLE)))
@@ -193,7 +198,7 @@ def decode(data, max_pixels=None, reduce_to=None, settings=None):
         reduction = width / image.size[0]  # 1, 2, 4 or 8 after a reduced JPEG decode
         image.seek(0)
         image.load()
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)  # in place: else a copy, turned or not
         rgb = _to_rgb(image)
     except Image.DecompressionBombError:
         raise TooManyPixels(f"the image has more than {max_pixels:,} pixels") from None
