@@ -1,8 +1,9 @@
 """Speed of the service, issue #6: `python -m handwriting.bench --speed` (see --help).
 
 Starts the real server (./run_app.sh, gunicorn's default configuration) on a free port and, side
-by side, measures the server-side and round-trip latency of three reference images, requests per
-second from concurrent keep-alive clients, cold start and memory per worker. Then, in this
+by side, measures the server-side and round-trip latency of three reference images and of a mix of
+stress benchmark pages (issue #20), requests per second from concurrent keep-alive clients, cold
+start and memory per worker. Then, in this
 process, it compares the engine's one batched model call per image with the way demos read: the
 same segmentation and normalisation, then one `model.predict` per crop.
 """
@@ -17,6 +18,7 @@ import numpy as np
 
 from handwriting import cli
 from handwriting.bench import common
+from handwriting.bench.accuracy import stress_digits
 from handwriting.bench.common import (
     Client, children, cpu_ms, load_engine, load_mnist, machine, multipart, rss_mb, serving, spread,
 )
@@ -33,6 +35,7 @@ HUGE_SIDE = 6000  # the huge uploads of issue #20: PNGs of under 1 MB that decod
 HUGE_UPLOADS = 8  # sent at once, as a burst
 SETTLE_S = 10.0  # idle seconds after the burst before a worker's memory is read
 TRIM_SETTLE_S = 1.0  # after the last request of a kind: a worker trims its memory once its answer is sent
+MIX_PAGES = 96  # issue #20's realistic mix: the stress benchmark's upright pages, two of each condition
 IN_PROCESS_RUNS = 20  # reads per image by the engine, for the batched-versus-naive comparison
 NAIVE_RUNS = 5  # the naive way is so much slower that a few reads tell its ratio well enough
 
@@ -91,6 +94,16 @@ def reference_images(mnist, seed):
     }
 
 
+def mix_uploads(digits, seed, count=MIX_PAGES):
+    """`count` pages of the stress benchmark at `seed`, its upright conditions taken in turn (as
+    bench --batch composes them), each as an upload: photos, scans, drawings and several lines."""
+    from handwriting.bench.batch import MIXED
+    from handwriting.pages import stress
+
+    pages = (stress.generate(MIXED[index % len(MIXED)], digits, seed, index // len(MIXED)) for index in range(count))
+    return [multipart("file", f"page-{index}", page.image_bytes) for index, page in enumerate(pages)]
+
+
 class NaiveRecognizer(Recognizer):
     """The engine's reading with the model called as demos call it: the Keras model's `predict` on
     one crop at a time. It shares the loaded engine's settings and line reader, so that only the
@@ -111,17 +124,18 @@ class NaiveRecognizer(Recognizer):
         return np.stack(outputs)
 
 
-def latencies(port, body, content_type, requests, warmup=WARMUP, workers=()):
+def latencies(port, uploads, requests, warmup=WARMUP, workers=()):
     """Server-side (the answer's elapsed_ms) and round-trip ms of `requests` sequential POSTs on one
-    connection, after `warmup` unmeasured ones, the CPU ms the `workers` spent per request, and the
-    text of the last answer; or the first refusal, so that one failing image leaves the others measured."""
+    connection, `uploads` ((body, content type) pairs) sent in turn, after `warmup` unmeasured ones,
+    the CPU ms the `workers` spent per request, and the text of the last answer; or the first
+    refusal, so that one failing image leaves the others measured."""
     client = Client(port)
     server, round_trip = [], []
     try:
         for index in range(warmup + requests):
             if index == warmup:
                 cpu = cpu_ms(workers)
-            status, answer, ms = client.recognise(body, content_type)
+            status, answer, ms = client.recognise(*uploads[index % len(uploads)])
             if status != 200:
                 return {"error": f"HTTP {status} {answer.get('error', {}).get('code', '')}".rstrip()}
             if index >= warmup:
@@ -198,8 +212,8 @@ def burst(port, body, content_type, count):
     return statuses
 
 
-def measure_server(images, args):
-    """Everything measured over HTTP against one server process."""
+def measure_server(images, mix, args):
+    """Everything measured over HTTP against one server process; `mix`: mix_uploads."""
     bodies = {
         key: multipart("file", f"{key}.{'jpg' if key == 'photo' else 'png'}", sample.data) for key, sample in images.items()
     }
@@ -212,7 +226,7 @@ def measure_server(images, args):
         results = {}
         for key, (body, content_type) in bodies.items():
             try:
-                results[key] = latencies(server.port, body, content_type, args.requests, workers=workers)
+                results[key] = latencies(server.port, [(body, content_type)], args.requests, workers=workers)
             except (OSError, ValueError) as error:
                 server.fail(f"POST of {IMAGES[key]} failed: {type(error).__name__}: {error}")
             done = results[key].get("error") or f"server p50 {results[key]['server_ms']['p50']:.1f} ms"
@@ -227,6 +241,12 @@ def measure_server(images, args):
         time.sleep(SETTLE_S)
         memory["huge_idle"] = [rss_mb(pid) for pid in children(server.process.pid)]
         print(f"{HUGE_UPLOADS} 36-MP uploads answered {memory['huge_statuses']}", file=sys.stderr, flush=True)
+        # Last, so that the memory figures above stay what they were before the mix was measured.
+        try:
+            results["mix"] = latencies(server.port, mix, len(mix), workers=children(server.process.pid))
+        except (OSError, ValueError) as error:
+            server.fail(f"POST of a stress page failed: {type(error).__name__}: {error}")
+        print(f"{len(mix)} stress pages: {results['mix'].get('error') or 'read'}", file=sys.stderr, flush=True)
     return {
         "cold_start_s": cold, "all_workers_ready_s": all_ready, "workers": len(workers),
         "rss_mb": rss, "rss_file_mb": shared, "memory_mb": memory, "throughput": load, "images": results,
@@ -290,6 +310,16 @@ def figures(report):
             f" {comparison['model_calls']} model calls{'' if comparison['same_text'] else ', READINGS DIFFER'})",
             15.0 if key == "number" else None, ceiling=False, target_text="≥ 15x" if key == "number" else "",
         ))
+    mix = server["images"]["mix"]
+    name = f"(d) {MIX_PAGES} stress benchmark pages, upright conditions in turn: server-side p50 / p95"
+    if "error" in mix:
+        rows.append(Figure(name, None, mix["error"], 10.0, target_text="p50 ≤ 10 ms"))
+    else:
+        rows.append(Figure(
+            name, mix["server_ms"]["p50"],
+            f"{mix['server_ms']['p50']:.1f} / {mix['server_ms']['p95']:.1f} ms (CPU {mix['server_cpu_ms']:.1f} ms)",
+            10.0, target_text="p50 ≤ 10 ms",
+        ))
     load = server["throughput"]
     rows.append(Figure(
         f"{IMAGES['canvas'][:3]} requests/s, {load['clients']} clients", load["requests_per_s"],
@@ -341,8 +371,9 @@ def run(args):
     engine = load_engine(args.model)  # first, so that a bad model fails before the server starts
     mnist = load_mnist(args.data)
     images = reference_images(mnist, args.seed)
+    mix = mix_uploads(stress_digits(args.data), args.seed)
     report = {"machine": machine(), "model": str(engine.path), "seed": args.seed, "requests": args.requests}
-    report["server"] = measure_server(images, args)
+    report["server"] = measure_server(images, mix, args)
     report["in_process"] = measure_in_process(engine, images)
     report["images"] = {
         key: {"name": IMAGES[key], "bytes": len(sample.data), "text": sample.text} for key, sample in images.items()

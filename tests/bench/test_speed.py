@@ -81,12 +81,15 @@ class Stub(JsonHandler):
     """Answers every POST as the API does, with an elapsed_ms, and counts them."""
 
     count = 0
+    lengths = []  # of the bodies received, in order
     lock = threading.Lock()
 
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
+        length = int(self.headers["Content-Length"])
+        self.rfile.read(length)
         with Stub.lock:
             Stub.count += 1
+            Stub.lengths.append(length)
         self.send_json(200, {"success": True, "text": "7", "elapsed_ms": 1.5})
 
 
@@ -95,7 +98,7 @@ def stub():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    Stub.count = 0
+    Stub.count, Stub.lengths = 0, []
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
@@ -103,11 +106,32 @@ def stub():
 
 def test_latencies_use_the_answers_elapsed_ms(stub):
     body, content_type = common.multipart("file", "x.png", b"image")
-    result = speed.latencies(stub, body, content_type, requests=5, warmup=2)
+    result = speed.latencies(stub, [(body, content_type)], requests=5, warmup=2)
     assert Stub.count == 7
     assert result["server_ms"] == {"p50": 1.5, "p95": 1.5}
     assert result["round_trip_ms"]["p95"] >= result["round_trip_ms"]["p50"] > 0
     assert result["read"] == "7" and result["server_cpu_ms"] == 0  # no workers given
+
+
+def test_the_mix_is_stress_pages_of_each_upright_condition_in_turn(mnist_path):
+    from handwriting.bench.batch import MIXED
+    from handwriting.pages import stress
+
+    digits = stress.load_digits(mnist_path)
+    uploads = speed.mix_uploads(digits, 3, count=len(MIXED) + 1)
+    assert len(uploads) == len(MIXED) + 1
+    for index in (0, 1, len(MIXED)):
+        body, content_type = uploads[index]
+        page = stress.generate(MIXED[index % len(MIXED)], digits, 3, index // len(MIXED)).image_bytes
+        environ = EnvironBuilder(method="POST", data=body, content_type=content_type).get_environ()
+        assert parse_form_data(environ)[2]["file"].read() == page
+
+
+def test_latencies_send_the_uploads_in_turn(stub):
+    uploads = [common.multipart("file", "x.png", b"x" * size) for size in (10, 20, 30)]
+    result = speed.latencies(stub, uploads, requests=len(uploads), warmup=1)
+    assert Stub.lengths == [len(uploads[i][0]) for i in (0, 1, 2, 0)]  # each measured once after the warm-up
+    assert result["server_ms"] == {"p50": 1.5, "p95": 1.5}
 
 
 def test_throughput_counts_every_answer(stub):
