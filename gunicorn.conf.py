@@ -143,7 +143,7 @@ def post_fork(server, worker):
     into: it decoded the 6-digit PNG in 7.3-8.0 ms against 4.9 ms in a plain process. Fixed, the
     thresholds are also never raised by glibc as it goes. All threads allocate from the main arena:
     malloc_trim hands back the top of its heap, not of a thread's, and with threads' arenas a worker
-    still held 315-533 MB 10 s after a burst of 36-MP uploads (about 150 MB with one arena)."""
+    still held 315-533 MB 10 s after a burst of 36-MP uploads (120-145 MB with one arena)."""
     if _libc is not None:
         _libc.mallopt(M_MMAP_THRESHOLD, HEAP_BLOCKS_BYTES)
         _libc.mallopt(M_TRIM_THRESHOLD, SELF_TRIM_BYTES)

@@ -3,9 +3,9 @@
 Starts the real server (./run_app.sh, gunicorn's default configuration) on a free port and, side
 by side, measures the server-side and round-trip latency of three reference images and of a mix of
 stress benchmark pages (issue #20), requests per second from concurrent keep-alive clients, cold
-start and memory per worker. Then, in this
-process, it compares the engine's one batched model call per image with the way demos read: the
-same segmentation and normalisation, then one `model.predict` per crop.
+start and memory per worker. Then, in this process, it compares the engine's one batched model call
+per image with the way demos read: the same segmentation and normalisation, then one
+`model.predict` per crop.
 """
 import json
 import sys
