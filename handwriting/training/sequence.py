@@ -15,7 +15,7 @@ import numpy as np
 
 from handwriting import cli, config
 from handwriting.engine import model_io, sequence
-from handwriting.training import export
+from handwriting.training import export, starting
 
 CLASSES = 11  # CTC blank, then the ten digits
 MAX_DIGITS = 8  # longest label a batch holds: composed lines have 1-8 digits, ORAND's at most 7
@@ -210,10 +210,7 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    try:
-        model = model_io.load(args.init) if args.init else build()
-    except Exception as error:
-        cli.fail(f"--init {args.init} cannot be loaded: {type(error).__name__}")
+    model = starting.load(args.init) if args.init else build()
     print(f"line reader: {model.count_params():,} parameters; {len(fit_strings)} ORAND strings to train on, "
           f"{len(selection)} to choose by; {args.steps} steps of {args.batch_size}", flush=True)
     partial = model_io.partial_path(args.out)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from handwriting import cli, config
 from handwriting.engine import model_io
-from handwriting.training import export, resume
+from handwriting.training import export, resume, starting
 
 VALIDATION = 5000
 ARCHITECTURES = ("cnn", "advanced", "linear")  # architectures.ARCHITECTURES, named here so that --help needs no Keras
@@ -99,10 +99,7 @@ def parse_args(argv=None):
     cli.check_model_out(parser, args.out, args.force)
     args.sets = [name for name in args.sets.split(",") if name]
     args.served_conditions = _served_conditions(parser, args.served_conditions)
-    started = model_io.metadata(args.init).get("seed") if args.init else None
-    if started is not None and started != args.seed:
-        parser.error(f"--seed {args.seed}: {args.init.name} was trained with --seed {started}, whose held-out "
-                     f"digits the new one would learn from; fine-tune with --seed {started}")
+    starting.check_seed(parser, args.init, args.seed)
     refused = sorted(set(args.sets) - set(datasets.TRAINABLE))
     if refused or not args.sets:
         parser.error(f"--sets: choose from {', '.join(datasets.TRAINABLE)} (not {', '.join(refused) or 'none'})")
@@ -395,12 +392,7 @@ def build_model(args):
 
     if args.arch not in architectures.ARCHITECTURES:
         cli.fail(f"unknown --arch {args.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
-    if args.init:
-        try:
-            return model_io.load(args.init)
-        except Exception as error:
-            cli.fail(f"--init {args.init} cannot be loaded: {type(error).__name__}")
-    return architectures.build(args.arch)
+    return starting.load(args.init) if args.init else architectures.build(args.arch)
 
 
 def main(argv=None):

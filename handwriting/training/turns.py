@@ -17,7 +17,7 @@ import numpy as np
 
 from handwriting import cli, config
 from handwriting.engine import model_io
-from handwriting.training import export
+from handwriting.training import export, starting
 
 TURNS = 4  # class k: the crop lies turned k quarter turns counter-clockwise from as written
 SYMMETRIC = (0, 1, 8)  # digits that look alike turned over: reported apart, not chosen on
@@ -100,10 +100,7 @@ def parse_args(argv=None):
     if refused or not args.sets:
         parser.error(f"--sets: choose from {', '.join(datasets.TRAINABLE)} (not {', '.join(refused) or 'none'})")
     cli.check_model_out(parser, args.out, args.force)
-    started = model_io.metadata(args.init).get("seed") if args.init else None
-    if started is not None and started != args.seed:
-        parser.error(f"--seed {args.seed}: {args.init.name} was trained with --seed {started}, whose held-out "
-                     f"digits the new one would learn from; go on with --seed {started}")
+    starting.check_seed(parser, args.init, args.seed)
     return args
 
 
@@ -176,10 +173,7 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    try:
-        model = model_io.load(args.init) if args.init else build()
-    except Exception as error:
-        cli.fail(f"--init {args.init} cannot be loaded: {type(error).__name__}")
+    model = starting.load(args.init) if args.init else build()
     print(f"turn judge: {model.count_params():,} parameters; {len(x):,} training digits; {args.epochs} epochs",
           flush=True)
     partial = model_io.partial_path(args.out)
