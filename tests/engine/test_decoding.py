@@ -140,6 +140,16 @@ def test_transparent_canvas_gets_a_background_that_contrasts_with_its_strokes(st
     assert np.all(np.abs(edge - (np.array(stroke) + background) / 2) <= 2)
 
 
+def test_an_opaque_rgba_image_keeps_its_colours_exactly():
+    """A canvas exported with an opaque background: alpha is dropped, every colour kept as sent."""
+    rng = np.random.default_rng(0)
+    array = rng.integers(0, 256, (30, 40, 4), np.uint8)
+    array[..., 3] = rng.integers(253, 256, (30, 40))
+    decoded = decode(encode(Image.fromarray(array, "RGBA"), "PNG"))
+    assert_rgb(decoded, 40, 30)
+    assert np.array_equal(decoded.image, array[..., :3])
+
+
 def upright_with_marker():
     """40 rows x 60 columns, white, with a black marker near the top-left corner."""
     array = np.full((40, 60, 3), 255, np.uint8)
