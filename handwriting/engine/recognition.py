@@ -183,7 +183,10 @@ class Recognizer:
             budget.check("reading the line whole")
             boxes = whole_lines.strips(grey, digits, to_grey, everything)
             texts = self.lines.read([grey[t:b, l:r] for l, t, r, b in boxes])
-            chosen = whole_lines.best(texts, boxes, whole_lines.fewest(digits), whole_lines.text_of(digits))
+            kept = [not whole_lines.drops_a_one(text.text, digits, marks, to_grey) for text in texts]
+            chosen = whole_lines.best([text for text, keep in zip(texts, kept) if keep],
+                                      [box for box, keep in zip(boxes, kept) if keep],
+                                      whole_lines.fewest(digits), whole_lines.text_of(digits))
             if chosen is not None:
                 return list(whole_lines.as_digits(*chosen, grey, to_grey)), whole_lines.WHOLE, None, None
             whole = next((text for text, box in zip(texts, boxes) if box == everything), None)
@@ -202,7 +205,8 @@ class Recognizer:
             whole = texts.pop()
         if field and whole_lines.fills_in(whole, lines[0], marks, to_grey):
             return list(whole_lines.as_digits(whole, everything, grey, to_grey)), whole_lines.WHOLE, None, None
-        if field and whole_lines.concur(texts[0], whole, lines[0], bands[0], to_grey):
+        if (field and whole_lines.concur(texts[0], whole, lines[0], bands[0], to_grey)
+                and not whole_lines.drops_a_one(texts[0].text, lines[0], marks, to_grey)):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None
         if len(lines) == 1 and whole_lines.inserts(texts[0], lines[0], bands[0], grey, to_grey):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None

@@ -24,6 +24,16 @@ def _read(text, probability=0.6):
     return sequence.LineText(text, ((0.0, 4.0),) * len(text), (probability,) * len(text))
 
 
+def _line(text, probability=0.99, heights=None, lines=None):
+    """The cut search's Digits of `text`, 10 px apart, 20 px tall unless `heights` says, on line 0
+    unless `lines` says; and a mark (Blob) of its own under each."""
+    heights, lines = heights or (20,) * len(text), lines or (0,) * len(text)
+    digits = [Digit(int(c), probability, (), Box(10 * i, 0, 8, h), n, np.zeros((28, 28), np.uint8))
+              for i, (c, h, n) in enumerate(zip(text, heights, lines))]
+    return digits, [Blob(d.box.x, d.box.y, d.box.width, d.box.height, np.full((d.box.height, d.box.width), 255, np.uint8))
+                    for d in digits]
+
+
 def _digit(x, probability=0.99, line=0, height=20):
     return Digit(1, probability, (), Box(x, 10, 10, height), line, np.zeros((28, 28), np.uint8))
 
@@ -224,6 +234,26 @@ def test_the_line_reader_may_leave_out_only_the_1s_the_cut_search_read():
     assert whole_lines.concur(_read("46"), _read("46"), line, (0, 0, 40, 20), 1.0)
     assert not whole_lines.concur(_read("46"), _read("416"), line, (0, 0, 40, 20), 1.0)  # the crops disagree
     assert not whole_lines.concur(_read("41"), _read("41"), line, (0, 0, 40, 20), 1.0)  # a 6 left out
+
+
+def test_a_tall_1_read_surely_among_the_digits_as_a_mark_of_its_own_is_never_left_out():
+    def drops(text, line):
+        return whole_lines.drops_a_one(text, *line, 1.0)
+
+    assert drops("46", _line("416"))
+    assert drops("44", _line("4141"))  # the last digit too
+    assert not drops("46", _line("416", heights=(20, 15, 20)))  # shorter than TAIL of the others
+    assert drops("46", _line("416", heights=(20, 16, 20)))
+    assert not drops("46", _line("416", probability=0.8))  # read less than KEPT_ONE surely
+    assert not drops("26", _line("126"))  # ... or the first: a box's side, a sign
+    assert not drops("6", _line("16"))
+    assert not drops("47", _line("416"))  # not the cut search's digits in order
+    assert not drops("416", _line("416"))
+    assert not drops("46", _line("416", lines=(0, 1, 1)))  # two lines, read whole
+    digits, _ = _line("416")
+    one_mark = [Blob(0, 0, 18, 20, np.full((20, 18), 255, np.uint8)), Blob(20, 0, 8, 20, np.full((20, 8), 255, np.uint8))]
+    assert not whole_lines.drops_a_one("46", digits, one_mark, 1.0)  # a sliver of the 4 the cut search split
+    assert not whole_lines.alone(digits[1], digits, one_mark, 1.0) and whole_lines.alone(digits[2], digits, one_mark, 1.0)
 
 
 def test_the_line_reader_may_leave_out_a_short_mark_closing_the_line():
