@@ -278,13 +278,13 @@ class Recognizer:
         """`reading`, or the page read at the turn the turn judge finds its digits lie at, when it
         finds one (orientation.judged_turn) and that reading is sure and clearly surer, or the judge
         very sure (orientation.rather_turned, orientation.lone_sure). Asking the judge costs one
-        small call; the page is read again only when it names a turn. A lone digit is only ever
-        turned a quarter (lone_on_its_side)."""
+        small call; the page is read again only when it names a turn. A lone digit is turned by
+        lone_turned."""
         if self.turns is None or not reading.found:
             return reading
         evidence = self.turn_evidence(reading)
         if len(reading.found) < orientation.JUDGED_DIGITS:
-            return self.lone_on_its_side(decoded, reading, evidence, budget)
+            return self.lone_turned(decoded, reading, evidence, budget)
         judged = orientation.judged_turn(evidence, len(reading.found))
         if not judged:
             return reading
@@ -296,16 +296,16 @@ class Recognizer:
         rather = orientation.rather_turned(turned.confidence, reading.confidence, evidence[judged // 90])
         return turned if rather and orientation.lone_sure([d.probability for d in turned.found]) else reading
 
-    def lone_on_its_side(self, decoded, reading, evidence, budget):
-        """A reading of one digit, or the page read at a quarter turn the turn judge finds the digit
-        lies at (orientation.quarter_turns): the surest such reading that shows its digit very surely
+    def lone_turned(self, decoded, reading, evidence, budget):
+        """A reading of one digit, or the page read at a turn the turn judge finds the digit lies at
+        (orientation.lone_turns): the surest such reading that shows its digit very surely
         (orientation.lone_sure), is surer than `reading` and has digits the judge finds upright. A
-        digit on its side is read as another, and often surely (a 4 as a 5, a 9 as a 0), so no lead
-        over the first reading is asked; the judge's word and the very sure digit stand for it."""
+        digit turned is read as another, and often surely (a 4 as a 5, a 9 as a 6), so no lead over
+        the first reading is asked; the judge's word and the very sure digit stand for it."""
         best = reading
-        for degrees in orientation.quarter_turns(evidence):
+        for degrees in orientation.lone_turns(evidence):
             try:
-                budget.check("reading a lone digit at a quarter turn")
+                budget.check("reading a lone digit at a turn")
                 turned = self.read_at(decoded, (reading.orientation + degrees) % 360, budget)
             except TooComplex:
                 break
