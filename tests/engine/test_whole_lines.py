@@ -242,9 +242,9 @@ def test_a_tall_1_read_surely_among_the_digits_as_a_mark_of_its_own_is_never_lef
 
     assert drops("46", _line("416"))
     assert drops("44", _line("4141"))  # the last digit too
-    assert not drops("46", _line("416", heights=(20, 11, 20)))  # shorter than ONE_HEIGHT of the others
-    assert drops("46", _line("416", heights=(20, 12, 20)))
-    assert not drops("46", _line("416", probability=0.45))  # read less than KEPT_ONE surely
+    assert not drops("46", _line("416", heights=(20, 15, 20)))  # shorter than TAIL of the others
+    assert drops("46", _line("416", heights=(20, 16, 20)))
+    assert not drops("46", _line("416", probability=0.8))  # read less than KEPT_ONE surely
     assert not drops("26", _line("126"))  # ... or the first: a box's side, a sign
     assert not drops("6", _line("16"))
     assert not drops("47", _line("416"))  # not the cut search's digits in order
