@@ -20,9 +20,8 @@ over and the judge says so, so a page of those alone stays. A lone digit lying o
 twin: the page is read at each quarter turn the judge finds it lies at (`lone_turns`); upside down
 it may be a 6 or a 9, so only the judge's full vote reads it turned over. A reading there replaces
 the first when it shows its digit very surely, surer than the first, and the judge finds it
-upright. Any reading at a
-turn chosen by the layout, the marks' votes or a lone digit must itself be of digits the judge finds
-upright (`judged_upright`).
+upright. Any reading at a turn chosen by the layout, the marks' votes or a lone digit must itself
+be of digits the judge finds upright (`judged_upright`).
 
 A page lying sideways may also read surely: the digit model refuses most digits lying on their
 side and shows the one or two it keeps surely. Such a reading leaves marks unread

@@ -198,15 +198,15 @@ def test_a_lone_digit_is_turned_a_quarter_where_the_judge_finds_it_lies_and_over
     assert orientation.lone_turns(np.array([0.0, 4.5, 3.0, 3.0])) == [90]
     assert orientation.lone_turns(np.array([0.0, full, 1.0, full])) == [90, 270]  # capped either way: both are read
     assert orientation.lone_turns(np.array([0.0, 1.0, full - 0.1, 2.0])) == []  # upside down: a 6 may be a 9
-    assert orientation.lone_turns(np.array([0.0, -full, full, -full])) == [180]  # unless the judge is as sure as one digit can make it
+    assert orientation.lone_turns(np.array([0.0, -full, full, -full])) == [180]  # the judge as sure as one digit can be
 
 
 def test_a_lone_digit_on_its_side_or_upside_down_is_read_upright(recognizer, mnist):
     """The first MNIST test digit of each class 2-9, alone on a page turned a quarter either way:
     measured 11 of 16 read right (4 before a lone digit could be turned); 1s lie as dashes, and a 3
-    and a 5 on their side read as other digits even upright. Turned over, measured 3 of 8 (the 4, 6
-    and 7; none before release 28): the judge gives the rest less than its full vote. Upright, every
-    one stays as it came, the 6 and the 9 too."""
+    and a 5 on their side read as other digits even upright. Turned over, measured 3 of 8: the 4 and
+    the 7, whose marks vote for the half turn, and since release 28 the 6, given the turn judge's full
+    vote; the judge gives the rest less. Upright, every one stays as it came, the 6 and the 9 too."""
     on_its_side = over = 0
     for label in range(2, 10):
         page = compose(mnist, (label,), gap=10, margin=30)
@@ -218,7 +218,7 @@ def test_a_lone_digit_on_its_side_or_upside_down_is_read_upright(recognizer, mni
             on_its_side += right and degrees != 180
             over += right and degrees == 180
     assert on_its_side >= 9, on_its_side
-    assert over >= 2, over
+    assert over >= 3, over
 
 
 def test_a_lone_digit_read_at_a_turn_must_be_shown_very_surely():
