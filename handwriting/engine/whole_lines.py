@@ -204,8 +204,7 @@ def inserts(text, line, box, grey, to_grey, sure=INSERTED, beside=BESIDE):
     agree, when what it adds lies on the line: a form box's side or a separator lies farther off,
     a box's side or a shadow's edge runs past the line's height."""
     cut = text_of(line)
-    remaining = iter(text.text)
-    if not (len(text.text) > len(cut) and joint(text) >= sure and all(c in remaining for c in cut)
+    if not (len(text.text) > len(cut) and joint(text) >= sure and left_out(cut, text.text) is not None
             and between(text, box, line, to_grey, beside)):
         return False
     beyond = past_ends(text, box, line, to_grey)
@@ -238,13 +237,21 @@ def without_ones(text, cut):
     loses digits that are there (stress seed 1: the last digit dropped 8 times, a 1 among them)."""
     if not text or text[-1] != cut[-1]:
         return False
-    kept = 0
-    for character in cut[:-1]:
-        if kept < len(text) - 1 and character == text[kept]:
+    skipped = left_out(text[:-1], cut[:-1])
+    return skipped is not None and all(cut[index] == "1" for index in skipped)
+
+
+def left_out(text, cut):
+    """The indices of the characters of `cut` that `text` passes over when it reads them in order
+    (matched greedily), or None when it does not read them in order: the line reader may leave out
+    some of the cut search's digits, and whether it may depends on which."""
+    skipped, kept = [], 0
+    for index, character in enumerate(cut):
+        if kept < len(text) and character == text[kept]:
             kept += 1
-        elif character != "1":
-            return False
-    return kept == len(text) - 1
+        else:
+            skipped.append(index)
+    return skipped if kept == len(text) else None
 
 
 def drops_a_one(text, digits, blobs, to_grey, tail=TAIL, sure=KEPT_ONE):
@@ -256,20 +263,16 @@ def drops_a_one(text, digits, blobs, to_grey, tail=TAIL, sure=KEPT_ONE):
     ones (stress seed 1: 8 of the 15 upright pages that lost a lone 1)."""
     if len({digit.line for digit in digits}) != 1 or len(text) >= len(digits):
         return False
-    left_out, kept = [], 0
-    for digit in digits:
-        if kept < len(text) and str(digit.digit) == text[kept]:
-            kept += 1
-        else:
-            left_out.append(digit)
-    if kept < len(text):
+    skipped = left_out(text, text_of(digits))
+    if skipped is None:
         return False
+    passed_over = [digits[index] for index in skipped]
 
     def tall(one):
         return one.box.height >= tail * float(np.median([d.box.height for d in digits if d is not one]))
 
     return any(d.digit == 1 and d is not digits[0] and d.probability >= sure and tall(d)
-               and alone(d, digits, blobs, to_grey) for d in left_out)
+               and alone(d, digits, blobs, to_grey) for d in passed_over)
 
 
 def alone(digit, digits, blobs, to_grey):

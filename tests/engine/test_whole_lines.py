@@ -236,6 +236,15 @@ def test_the_line_reader_may_leave_out_only_the_1s_the_cut_search_read():
     assert not whole_lines.concur(_read("41"), _read("41"), line, (0, 0, 40, 20), 1.0)  # a 6 left out
 
 
+def test_what_a_reading_leaves_out_of_the_cut_search_digits_read_in_order():
+    assert whole_lines.left_out("46", "416") == [1]
+    assert whole_lines.left_out("44", "4141") == [1, 3]  # matched greedily: the first 4 with the first
+    assert whole_lines.left_out("416", "416") == []
+    assert whole_lines.left_out("", "12") == [0, 1]
+    assert whole_lines.left_out("64", "416") is None  # not in order
+    assert whole_lines.left_out("4161", "416") is None  # more than the cut search read
+
+
 def test_a_tall_1_read_surely_among_the_digits_as_a_mark_of_its_own_is_never_left_out():
     def drops(text, line):
         return whole_lines.drops_a_one(text, *line, 1.0)
