@@ -169,7 +169,7 @@ class Page(NamedTuple):
     each of its digits by."""
     marks: int  # the marks found
     lines: int  # the lines they lie on
-    read: int  # the digits weighed, before short_marks drops any as stray
+    read: int  # the digits weighed, before short_marks drops any as stray or sheet_edges as an edge
     doubt: float = 0.0  # mean logit of the model's own "not one digit" over the digits weighed
 
     @classmethod

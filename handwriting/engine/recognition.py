@@ -10,7 +10,8 @@ from typing import NamedTuple
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import calibration, cutting, decoding, model_io, orientation, runtime, short_marks, whole_lines
+from handwriting.engine import (calibration, cutting, decoding, model_io, orientation, runtime, sheet_edges, short_marks,
+                                whole_lines)
 from handwriting.engine.limits import Budget, TooComplex
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.reading_order import keep_first
@@ -150,7 +151,7 @@ class Recognizer:
                 digits = self.calibration.in_whole(digits, scaled, page)
             else:
                 digits = self.calibration.in_alone(digits, not_a_digit, page)
-        kept = _not_stray(digits)
+        kept = _kept(digits, decoded.width, decoded.height)
         digits = [digit for digit, keep in zip(digits, kept) if keep]
         if evidence is not None:
             evidence = calibration.Evidence(*([entry for entry, keep in zip(field, kept) if keep] for field in evidence))
@@ -332,12 +333,21 @@ class Attempt(NamedTuple):
     page: calibration.Page | None  # what the digits were weighed by in their page; None: not weighed
 
 
-def _not_stray(digits):
-    """Whether each of the Digits is kept: not a short mark that short_marks finds stray. Their
-    calibrated probability, which weighs the line reader's word and the ink's shape, tells a stray
-    tick from a small digit; the model's own probability does not (it names most ticks a sure 1)."""
-    out = short_marks.strays([d.box.height for d in digits], [d.probability for d in digits], [d.line for d in digits])
-    return [not stray for stray in out]
+def _kept(digits, width, height):
+    """Whether each of the Digits, read in a width x height image, is kept: not a short mark that
+    short_marks finds stray, nor, measured against the digits left, an edge the frame cut
+    (sheet_edges). Their calibrated probability, which weighs the line reader's word and the ink's
+    shape, tells a stray tick from a small digit; the model's own probability does not (it names
+    most ticks a sure 1)."""
+    strays = short_marks.strays([d.box.height for d in digits], [d.probability for d in digits], [d.line for d in digits])
+    kept = [not stray for stray in strays]
+    left = [index for index, keep in enumerate(kept) if keep]
+    rest = [digits[index] for index in left]
+    boxes = [(d.box.x, d.box.y, d.box.width, d.box.height) for d in rest]
+    edges = sheet_edges.cut_by_frame(boxes, [d.digit for d in rest], [d.line for d in rest], width, height)
+    for index, edge in zip(left, edges):
+        kept[index] = not edge
+    return kept
 
 
 def _digit(piece, probabilities, line, to_original, width, height):
