@@ -10,8 +10,8 @@ from typing import NamedTuple
 import numpy as np
 
 from handwriting import config
-from handwriting.engine import (calibration, cutting, decoding, model_io, orientation, runtime, sheet_edges, short_marks,
-                                whole_lines)
+from handwriting.engine import (calibration, cutting, decoding, model_io, orientation, runtime, sheet_edges,
+                                short_marks, whole_lines)
 from handwriting.engine.limits import Budget, TooComplex
 from handwriting.engine.reading import Box, Digit, Reading
 from handwriting.engine.reading_order import keep_first
@@ -339,8 +339,8 @@ def _kept(digits, width, height):
     (sheet_edges). Their calibrated probability, which weighs the line reader's word and the ink's
     shape, tells a stray tick from a small digit; the model's own probability does not (it names
     most ticks a sure 1)."""
-    strays = short_marks.strays([d.box.height for d in digits], [d.probability for d in digits], [d.line for d in digits])
-    kept = [not stray for stray in strays]
+    out = short_marks.strays([d.box.height for d in digits], [d.probability for d in digits], [d.line for d in digits])
+    kept = [not stray for stray in out]
     left = [index for index, keep in enumerate(kept) if keep]
     rest = [digits[index] for index in left]
     boxes = [(d.box.x, d.box.y, d.box.width, d.box.height) for d in rest]

@@ -36,7 +36,8 @@ def test_a_tall_1_among_the_digits_is_one_of_them_whatever_its_box_took_in():
 
 
 def test_an_edge_on_a_line_of_its_own_is_one_however_near_the_digits():
-    assert _edges((0, 50, 8, 120), others=[(20, 200, 30, 60), (60, 200, 30, 60)], lines=(0, 1, 1)) == [True, False, False]
+    others = [(20, 200, 30, 60), (60, 200, 30, 60)]  # a small "34" near the left, on the line below
+    assert _edges((0, 50, 8, 120), others=others, lines=(0, 1, 1)) == [True, False, False]
 
 
 def test_only_a_1_is_taken_for_an_edge():
