@@ -21,10 +21,12 @@ their neighbours: APART came after the benchmark, its value from the tuning page
 """
 import numpy as np
 
+from handwriting.engine.blobs import cut_by_border
+
 TALL = 1.3  # a 1 this many times taller than the median of the reading's other digits ...
 FILL = 0.3  # ... which stand under this share of the image's shorter side ...
-APART = 1.0  # ... alone on its line or this many of their heights from its nearest digit on it ...
-TOUCH = 1  # ... and reaching within this many pixels of the frame is an edge the frame cut, not a digit
+APART = 1.0  # ... alone on its line or this many of their heights from its nearest digit there, and cut by the frame,
+# is an edge, not a digit (blobs.cut_by_border: its box reaches the image's border)
 
 
 def _apart(index, boxes, lines, typical, apart):
@@ -35,7 +37,7 @@ def _apart(index, boxes, lines, typical, apart):
     return not gaps or min(gaps) >= apart * typical
 
 
-def cut_by_frame(boxes, digits, lines, width, height, tall=TALL, fill=FILL, apart=APART, touch=TOUCH):
+def cut_by_frame(boxes, digits, lines, width, height, tall=TALL, fill=FILL, apart=APART):
     """Whether each digit of a reading (boxes (x, y, w, h) in the pixels of the width x height image
     it was read in, the digits read and their line numbers) is an edge the frame cut, not a digit."""
     heights = np.array([box[3] for box in boxes], float)
@@ -45,7 +47,6 @@ def cut_by_frame(boxes, digits, lines, width, height, tall=TALL, fill=FILL, apar
         if digit != 1 or not len(others):
             continue
         typical = float(np.median(others))
-        at_frame = x <= touch or y <= touch or x + w >= width - touch or y + h >= height - touch
-        edge[index] = (at_frame and h >= tall * typical and typical < fill * min(width, height)
-                       and _apart(index, boxes, lines, typical, apart))
+        edge[index] = (cut_by_border(x, y, w, h, (height, width)) and h >= tall * typical
+                       and typical < fill * min(width, height) and _apart(index, boxes, lines, typical, apart))
     return edge
