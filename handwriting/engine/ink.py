@@ -56,6 +56,11 @@ LOW_MIN = 0.06  # ... and at least this contrast ...
 LOW_NOISE = 3  # ... and this many noise deviations ...
 PATTERN_PERCENTILE = 90  # ... and above what all but a tenth of the paper reaches away from the strong ink
 PATTERN_MARGIN = 1.0  # (times that): a print covering more of it than ink ever does is background
+# SHADE was chosen on the tuning pages (3,451, and 200 of chalk on a board whose JPEG keeps it one grey
+# around its wiped haze, which was read as ink): at 0.06 and 0.09 the board's read 158 -> 170 of 200 and
+# no other page changed; at 0.03 two guilloche pages lost a digit; at 0.12 the board's read 168 and one
+# more page of marks yielded a digit.
+SHADE = LOW_MIN  # shading broader than a stroke, this far below a drawing's paper, would pass as weak ink
 
 
 def sample(image, size=SAMPLE_PIXELS):
@@ -176,31 +181,62 @@ def _otsu(values):
     return threshold
 
 
-def ink_contrast(grey, flat):
+def ink_contrast(grey, flat, shade=SHADE):
     """Per-pixel ink strength in [-1, 1] relative to the local paper (below 0: paper lighter than
-    its estimate, which measures the noise), for a grey image with dark ink (see dark_ink)."""
+    its estimate, which measures the noise), for a grey image with dark ink (see dark_ink). The
+    paper under uneven light is the strokes closed away at a reduced size; a drawing's paper is its
+    one level but under shading `shade` or more below it (_drawing_paper)."""
     pixels = sample(grey)
     g = grey.astype(np.float32)
-    if flat:
-        level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
-        return np.clip((level - g) / level, -1, 1)
-    # Paper under uneven light: close away strokes at a reduced size, then divide.
     factor = BACKGROUND_SHRINK
     small = cv2.resize(g, (max(1, g.shape[1] // factor), max(1, g.shape[0] // factor)), interpolation=cv2.INTER_AREA)
-    k = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1,
-            int(STROKE_CLOSED * widest_stroke(small)) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
-    # Smoothed, but never above the closing: the blur would carry lit paper across a shadow's edge.
-    background = np.minimum(cv2.blur(closed, (k, k)), closed)
-    background, closed = (cv2.resize(b, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
-                          for b in (background, closed))
+    least = max(BACKGROUND_MIN, int(max(g.shape) / BACKGROUND_SHARE / factor) | 1)
+    if flat:
+        paper = _drawing_paper(g, pixels, small, least, shade)
+        return np.clip((paper - g) / paper, -1, 1)
+    k = _window(small, least)
+    background, closed = (_full_size(b, g.shape) for b in _closed(small, k))
     paper = float(np.median(background))
     floor = np.maximum(background, max(PAPER_FLOOR * paper, 1.0))
     # Paper lighter than the smoothed estimate only because the smoothing reached a darker
     # neighbour (a shadow, the table) is not lighter than the paper: the noise is measured on it.
     contrast = np.where(g > background, np.minimum(closed - g, 0), background - g) / floor
     return np.clip(contrast, -1, 1) * (1 - _surroundings(small, paper, k, g.shape))
+
+
+def _drawing_paper(g, pixels, small, least, shade):
+    """A drawing's paper, its one level (the median of the light side of Otsu's split), save where
+    shading broader than any stroke (a board's wiped chalk, a soft brush) lies `shade` or more below
+    it: there the shading closed as a photo's paper is. A closing leaves shading only where a square
+    of its window is that dark all through, and a wider window finds fewer: a drawing with no such
+    square of the least window, most of them, is spared the strokes' measure and the closing."""
+    level = max(float(np.median(pixels[pixels >= _otsu(pixels)])), 1.0)
+    shaded = (1 - shade) * level
+    if cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (least, least))).min() >= shaded:
+        return level
+    background, _ = _closed(small, _window(small, least))
+    if background.min() >= shaded:
+        return level
+    background = _full_size(background, g.shape)
+    return np.where(background < shaded, np.maximum(background, 1.0), level)
+
+
+def _window(small, least):
+    """The closing window for a reduced image: at least `least`, and wider than its widest stroke, so
+    that a bold digit filling the frame closes away whole."""
+    return max(least, int(STROKE_CLOSED * widest_stroke(small)) | 1)
+
+
+def _closed(small, k):
+    """The paper's light in a reduced image, its strokes closed away by a k x k window, as
+    (background, closing): the closing smoothed, but never above it, for the blur would carry lit
+    paper across a shadow's edge."""
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return np.minimum(cv2.blur(closed, (k, k)), closed), closed
+
+
+def _full_size(reduced, shape):
+    return cv2.resize(reduced, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def widest_stroke(grey, darker=STROKE_DARK):

@@ -148,6 +148,26 @@ def test_contrast_is_strong_on_the_ink_and_none_on_the_paper():
     assert np.allclose(ink_contrast(grey, flat=True)[10:50, 20:26], 100 / 255)
 
 
+def test_broad_shading_on_a_drawing_is_ground_and_the_strokes_on_it_stay_ink():
+    """A 120x160 drawing, most of it one exact grey, with a soft band 40 px wide and 60 levels
+    darker down its middle (a board's wiped chalk, kept flat around it): the band is no ink, and a
+    6-px stroke across it stands off the band as it stands off the paper."""
+    grey = np.full((120, 160), 220.0)
+    grey[:, 60:100] -= 60 * np.sin(np.linspace(0, np.pi, 40))[None, :]
+    grey[20:100, 77:83] -= 150
+    grey[20:100, 20:26] = 70
+    grey = grey.clip(0, 255).astype(np.uint8)
+    assert is_flat(grey)
+    contrast = ink_contrast(grey, flat=True)
+    low, _ = thresholds(contrast, flat=True)
+    assert contrast[:15, 60:100].max() < low / 2 and contrast[105:, 60:100].max() < low / 2
+    assert contrast[30:90, 78:82].min() > 0.5 and contrast[30:90, 21:25].min() > 0.6
+    mask = binarise(contrast, flat=True)
+    assert not mask[:15].any() and not mask[105:].any() and mask[30:90, 78:82].all()
+    unshaded = binarise(ink_contrast(grey, flat=True, shade=1.0), flat=True)
+    assert unshaded[:15, 75:85].all()  # the drawing's one level alone takes the band's middle for ink
+
+
 def test_the_widest_stroke_is_measured_on_the_ink_and_not_on_shade():
     grey = np.full((100, 120), 230, np.uint8)
     grey[10:90, 20:40] = 40  # a 20-px stroke
