@@ -1,11 +1,13 @@
 """Short marks that are not digits: the dash, equals sign, tick or comma a writer puts after an
 amount ("7.795.-", "15366 ="), a decimal point or thousands separator written as a stroke
 ("42,316"), a stray tick on a line of its own, which the model reads as a small, unsure 1, 2 or 7.
-A digit written smaller (the zeros of "15.000") is read surely and stays."""
+A digit written smaller (the zeros of "15.000") is read surely and stays. A short mark alone on a
+line of its own is a stray however surely it is read: a dot, a tick or a smudge's stroke that the
+model names a sure 1."""
 import numpy as np
 
 SHORT = 0.5  # a mark shorter than this share of its peers' median height ...
-UNSURE = 0.5  # ... and less likely than this to be a digit read right (calibrated) is not one ...
+UNSURE = 0.5  # ... and less likely than this to be read right (calibrated), or alone on its line, is not a digit ...
 PEERS = 2  # ... when at least this many peers measure it: the other digits on its line, else on the page
 
 
@@ -20,5 +22,6 @@ def strays(heights, sureness, lines):
         if len(peers) < PEERS:
             peers = heights[others]
         if len(peers) >= PEERS:
-            stray[index] = heights[index] < SHORT * np.median(peers) and sureness[index] < UNSURE
+            alone = np.count_nonzero(lines == lines[index]) == 1
+            stray[index] = heights[index] < SHORT * np.median(peers) and (sureness[index] < UNSURE or alone)
     return stray

@@ -33,7 +33,14 @@ def test_a_sure_or_tall_digit_stays_wherever_it_stands(height, sureness, where):
 
 def test_a_tick_on_a_line_of_its_own_is_measured_by_the_page():
     assert strays([40, 42, 12], [0.99, 0.98, 0.3], [0, 0, 1]).tolist() == [False, False, True]
-    assert not strays([40, 42, 12], [0.99, 0.98, 0.9], [0, 0, 1]).any()  # a small digit read surely
+
+
+def test_a_short_mark_alone_on_its_line_is_a_stray_however_sure():
+    # a dot or a smudge's stroke the model names a sure 1, on a line of its own under the number
+    assert strays([40, 42, 12], [0.99, 0.98, 0.98], [0, 0, 1]).tolist() == [False, False, True]
+    assert not strays([40, 42, 12, 13], [0.99, 0.98, 0.98, 0.97], [0, 0, 1, 1]).any()  # two small digits, a line
+    assert not strays([40, 42, 12], [0.99, 0.98, 0.98], [0, 0, 0]).any()  # a small digit read surely in the number
+    assert not strays([40, 42, SHORT * 41], [0.99, 0.98, 0.98], [0, 0, 1]).any()  # half the height is no stray
 
 
 def test_a_line_with_peers_of_its_own_is_measured_by_them_alone():
