@@ -43,6 +43,11 @@ def test_a_short_mark_alone_on_its_line_is_a_stray_however_sure():
     assert not strays([40, 42, SHORT * 41], [0.99, 0.98, 0.98], [0, 0, 1]).any()  # half the height is no stray
 
 
+def test_a_short_digit_in_a_column_of_lone_digits_stays():
+    assert not strays([40, 42, 12], [0.99, 0.98, 0.98], [0, 1, 2]).any()
+    assert strays([40, 42, 12], [0.99, 0.98, 0.3], [0, 1, 2]).tolist() == [False, False, True]  # unsure, it is a tick
+
+
 def test_a_line_with_peers_of_its_own_is_measured_by_them_alone():
     # small digits on a line of their own beside a big number: short for the page, not for their line
     assert not strays([80, 82, 84, 30, 31, 29], [0.99] * 3 + [0.4] * 3, [0, 0, 0, 1, 1, 1]).any()
