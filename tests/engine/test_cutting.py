@@ -88,3 +88,50 @@ def test_a_blob_too_narrow_for_two_digits_has_no_cut_and_one_crop():
     assert len(cutting.candidates(lines)) == 1
     (chosen,) = cutting.choose(lines, np.stack([answer(1)]))
     assert [piece.box for piece, _ in chosen] == [(5, 7, 20, HEIGHT)]
+
+
+def test_no_digit_needs_the_whole_read_as_not_one_digit_and_an_unsure_piece():
+    sign = [answer(1, sure=0.95), answer(8, sure=0.4)]
+    assert cutting.no_digit(answer(None, sure=0.95), sign)
+    assert not cutting.no_digit(answer(None, sure=0.95), [answer(0, sure=0.99), answer(0, sure=0.9)])
+    assert not cutting.no_digit(answer(None, sure=0.6), sign)
+    assert not cutting.no_digit(answer(None, sure=0.95), sign[1:])
+
+
+def two_strokes(x):
+    """Two bars joined at the top, one digit wide: a $ or a 0, as the cut search sees either."""
+    mask = np.zeros((HEIGHT, 46), np.uint8)
+    mask[:, 2:20] = 255
+    mask[:, 26:44] = 255
+    mask[:4, 20:26] = 255
+    return Blob(x, 0, 46, HEIGHT, mask)
+
+
+def digit(x):
+    return Blob(x, 0, 24, HEIGHT, np.full((HEIGHT, 24), 255, np.uint8))
+
+
+def sign_model():
+    """The two bars read whole as "not one digit", cut between them as a sure 1 and an unsure 8,
+    cut elsewhere as nothing much; a digit is a 5."""
+    return model([
+        (lambda box: box[2] >= 40, answer(None, sure=0.97)),
+        (lambda box: box[2] == 24 and box[0] % 100 == 0, answer(5, sure=0.99)),
+        (lambda box: box[0] % 100 == 2 and box[2] <= 24, answer(1, sure=0.95)),
+        (lambda box: box[0] % 100 >= 18 and (box[0] + box[2]) % 100 >= 43, answer(8, sure=0.45)),
+        (lambda box: True, answer(7, sure=0.1)),
+    ])
+
+
+def test_a_sign_before_a_number_read_whole_as_not_one_digit_and_cut_unsurely_holds_no_digit():
+    lines = cutting.plan([[two_strokes(0), digit(100), digit(200)]], HEIGHT)
+    (chosen,) = cutting.choose(lines, sign_model()(pieces(lines)))
+    assert [(piece.box[0], int(p[:10].argmax())) for piece, p in chosen] == [(100, 5), (200, 5)]
+
+
+def test_the_same_marks_alone_on_a_line_or_after_its_first_digit_keep_their_cut():
+    """Only a line's first mark, before others, is a sign: alone it may be all the page holds."""
+    for blobs in ([two_strokes(0)], [digit(0), two_strokes(100)]):
+        lines = cutting.plan([blobs], HEIGHT)
+        (chosen,) = cutting.choose(lines, sign_model()(pieces(lines)))
+        assert [int(p[:10].argmax()) for _, p in chosen][-2:] == [1, 8]
