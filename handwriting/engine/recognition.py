@@ -169,7 +169,9 @@ class Recognizer:
         the cut search did (whole_lines.best). Of a one-line reading, the band and the whole image
         both seen unsqueezed, so does its reading of the whole image where the cut search left a
         mark unread (whole_lines.fills_in), and its reading of the band when it reads the whole
-        image alike (whole_lines.concur), and of any one-line reading its reading of the band alone
+        image alike (whole_lines.concur) and reads past the line's ends no ink that runs across the
+        band, as a form box's side does (whole_lines.runs_across), and of any one-line reading its
+        reading of the band alone
         where it adds digits on the line, jointly sure (whole_lines.inserts): opinion
         whole_lines.WHOLE. Else the digits stay, and when they lie on at most CONFIRM_LINES lines
         each line is read whole: of each digit, `confirmed` says whether the line reader read it too
@@ -207,7 +209,8 @@ class Recognizer:
         if field and whole_lines.fills_in(whole, lines[0], marks, to_grey):
             return list(whole_lines.as_digits(whole, everything, grey, to_grey)), whole_lines.WHOLE, None, None
         if (field and whole_lines.concur(texts[0], whole, lines[0], bands[0], to_grey)
-                and not whole_lines.drops_a_one(texts[0].text, lines[0], marks, to_grey)):
+                and not whole_lines.drops_a_one(texts[0].text, lines[0], marks, to_grey)
+                and not whole_lines.runs_across(texts[0], bands[0], lines[0], grey, to_grey)):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None
         if len(lines) == 1 and whole_lines.inserts(texts[0], lines[0], bands[0], grey, to_grey):
             return list(whole_lines.as_digits(texts[0], bands[0], grey, to_grey)), whole_lines.WHOLE, None, None

@@ -207,12 +207,19 @@ def inserts(text, line, box, grey, to_grey, sure=INSERTED, beside=BESIDE):
     if not (len(text.text) > len(cut) and joint(text) >= sure and left_out(cut, text.text) is not None
             and between(text, box, line, to_grey, beside)):
         return False
+    return not runs_across(text, box, line, grey, to_grey)
+
+
+def runs_across(text, box, line, grey, to_grey):
+    """Whether a digit the line reader read along one line's band (`box` of the `grey`) past the
+    line's ends has ink that runs across the band (`crosses`): a form box's side or a shadow's
+    edge beside the number, which the line reader reads as a 1, not a digit the cut search missed."""
     beyond = past_ends(text, box, line, to_grey)
     if not any(beyond):
-        return True
+        return False
     _, ink = band_ink(grey, box)
     columns = ink_columns(text.spans, box[2] - box[0])
-    return not any(crosses(ink, *column) for column, past in zip(columns, beyond) if past)
+    return any(crosses(ink, *column) for column, past in zip(columns, beyond) if past)
 
 
 def fills_in(whole_text, line, blobs, to_grey):

@@ -213,6 +213,19 @@ def test_a_currency_sign_the_cut_search_split_into_digits_before_a_number_is_no_
     assert right >= 4, f"{right} of 5"  # measured 5; none before cutting.no_digit
 
 
+def test_a_form_box_side_the_line_reader_read_as_a_1_past_the_number_is_no_digit(recognizer, mnist):
+    from handwriting.pages import stress
+    from handwriting.training import calibrate, datasets
+
+    # Tuning pages (held-out digits) of numbers in a drawn box, whose sides the line reader read as
+    # 1s at the number's ends, band and whole image alike ("334" read "13341").
+    pages = [(1, 64), (1, 86), (1, 87), (3, 4), (3, 40), (3, 92)]
+    digits = calibrate.fit_digits(datasets.default_root(), mnist, MODEL)
+    samples = [stress.generate("paper_form_box", digits, seed, index) for seed, index in pages]
+    right = sum(recognizer.read(s.image_bytes).digits_text == s.expected for s in samples)
+    assert right >= 5, f"{right} of 6"  # measured 6; none before whole_lines.runs_across judged concur
+
+
 def test_a_tall_1_a_tight_crop_cuts_stays_a_digit(recognizer):
     from handwriting.training import datasets
 

@@ -220,6 +220,23 @@ def test_a_digit_past_the_lines_ends_is_told_by_its_centre_and_a_border_by_its_i
     assert whole_lines.crosses(np.zeros((10, 12), bool), 0, 12)  # no ink: nothing to add there
 
 
+def test_a_1_read_past_the_lines_ends_runs_across_the_band_where_a_box_side_stands():
+    # The cut search read "50" over x 20-38; the line reader reads a 1 centred at x 16, past its start.
+    line = [Digit(digit, 0.99, (), Box(20 + 10 * i, 0, 8, 20), 0, np.zeros((28, 28), np.uint8)) for i, digit in enumerate((5, 0))]
+    grey = np.full((30, 60), 255, np.uint8)
+    for x in (21, 30, 36):
+        grey[8:22, x:x + 2] = 0
+    text = sequence.LineText("150", ((14.0, 18.0), (24.0, 28.0), (34.0, 38.0)), (0.99,) * 3)
+    assert whole_lines.runs_across(text, (0, 0, 60, 30), line, grey, 1.0)  # no ink there: nothing to add
+    one, side = grey.copy(), grey.copy()
+    one[8:22, 15:17] = 0
+    side[:, 15:17] = 0
+    assert not whole_lines.runs_across(text, (0, 0, 60, 30), line, one, 1.0)  # a 1 of the number's height
+    assert whole_lines.runs_across(text, (0, 0, 60, 30), line, side, 1.0)  # a form box's side, top to bottom
+    within = sequence.LineText("500", ((20.0, 24.0), (28.0, 32.0), (34.0, 38.0)), (0.99,) * 3)
+    assert not whole_lines.runs_across(within, (0, 0, 60, 30), line, side, 1.0)  # nothing read past the ends
+
+
 def test_the_line_reader_may_leave_out_only_the_1s_the_cut_search_read():
     assert whole_lines.without_ones("4670", "46170")  # a separator inside, read as a 1
     assert whole_lines.without_ones("2160", "12160")  # a stroke before the amount
