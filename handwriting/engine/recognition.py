@@ -162,21 +162,20 @@ class Recognizer:
         return Attempt(reading, found, opinion, evidence, page)
 
     def read_whole(self, found, decoded, digits, probabilities, budget):
-        """What the line reader makes of a reading, as (digits, opinion, confirmed, line_agrees).
-        Its reading of the strip of the segmented grey (`found.dark`, ink dark) around `digits`, or
-        of the whole image around its marks, replaces a short reading the cut search is unsure of
-        (`probabilities`: the model's own) when it is sure enough and outvoted by no crop read as
-        the cut search did (whole_lines.best). Of a one-line reading, the band and the whole image
-        both seen unsqueezed, so does its reading of the whole image where the cut search left a
-        mark unread (whole_lines.fills_in), and its reading of the band when it reads the whole
-        image alike (whole_lines.concur) and reads past the line's ends no ink that runs across the
-        band, as a form box's side does (whole_lines.runs_across), and of any one-line reading its
-        reading of the band alone
-        where it adds digits on the line, jointly sure (whole_lines.inserts): opinion
-        whole_lines.WHOLE. Else the digits stay, and when they lie on at most CONFIRM_LINES lines
-        each line is read whole: of each digit, `confirmed` says whether the line reader read it too
-        and `line_agrees` whether it read its line as the cut search did; the opinion is AGREE when
-        every line agrees. None for what the line reader was not asked."""
+        """What the line reader makes of a reading, as (digits, opinion, confirmed, line_agrees). Its
+        reading of the strip of the segmented grey (`found.dark`, ink dark) around `digits`, or of the
+        whole image around its marks, replaces a short reading the cut search is unsure of
+        (`probabilities`: the model's own) when it is sure enough and outvoted by no crop read as the
+        cut search did (whole_lines.best). Of a one-line reading, the band and the whole image both seen
+        unsqueezed, so does its reading of the whole image where the cut search left a mark unread
+        (whole_lines.fills_in), and its reading of the band when it reads the whole image alike
+        (whole_lines.concur) and reads past the line's ends no ink that runs across the band, as a form
+        box's side does (whole_lines.runs_across), and of any one-line reading its reading of the band
+        alone where it adds digits on the line, jointly sure (whole_lines.inserts): opinion
+        whole_lines.WHOLE. Else the digits stay, and when they lie on at most CONFIRM_LINES lines each
+        line is read whole: of each digit, `confirmed` says whether the line reader read it too and
+        `line_agrees` whether it read its line as the cut search did; the opinion is AGREE when every
+        line agrees. None for what the line reader was not asked."""
         grey = found.dark
         to_grey = grey.shape[0] / decoded.height
         marks = [blob for line in found.lines for blob in line]
