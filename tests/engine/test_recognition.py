@@ -160,69 +160,61 @@ def test_the_table_around_a_photographed_sheet_is_not_read(recognizer, mnist, se
     assert all(iou(as_tuple(d.box), true) >= 0.5 for d, true in zip(reading.digits, sample.boxes))
 
 
-def test_an_edge_the_frame_cuts_beside_a_photographed_sheet_is_not_read_as_a_1(recognizer, mnist):
-    from handwriting.pages import stress
+@pytest.fixture(scope="module")
+def held_out(mnist):
+    """The held-out digits the calibration fits on, which write the tuning pages the engine's
+    rules were chosen on (bench --stress --tuning)."""
     from handwriting.training import calibrate, datasets
 
+    return calibrate.fit_digits(datasets.default_root(), mnist, MODEL)
+
+
+def tuning_pages_read_right(recognizer, digits, condition, pages):
+    """How many of the stress condition's tuning pages, (seed, index) each, read exactly right."""
+    from handwriting.pages import stress
+
+    samples = [stress.generate(condition, digits, seed, index) for seed, index in pages]
+    return sum(recognizer.read(s.image_bytes).digits_text == s.expected for s in samples)
+
+
+def test_an_edge_the_frame_cuts_beside_a_photographed_sheet_is_not_read_as_a_1(recognizer, held_out):
     # Tuning pages (held-out digits) of a sheet on a table whose only fault was a tall 1 at the
     # frame: the sheet's side or the table's edge that the frame cut (sheet_edges).
     pages = [(1, 50), (1, 62), (1, 64), (1, 74), (3, 20), (3, 28), (3, 89)]
-    digits = calibrate.fit_digits(datasets.default_root(), mnist, MODEL)
-    samples = [stress.generate("light_on_table", digits, seed, index) for seed, index in pages]
-    right = sum(recognizer.read(s.image_bytes).digits_text == s.expected for s in samples)
+    right = tuning_pages_read_right(recognizer, held_out, "light_on_table", pages)
     assert right >= 6, f"{right} of 7"  # measured 7; none before the rule
 
 
-def test_chalk_on_a_board_hazy_with_wiped_chalk_is_read_without_the_haze(recognizer, mnist):
-    from handwriting.pages import stress
-    from handwriting.training import calibrate, datasets
-
+def test_chalk_on_a_board_hazy_with_wiped_chalk_is_read_without_the_haze(recognizer, held_out):
     # Tuning pages (held-out digits) of chalk on a board whose JPEG keeps it one exact grey around
     # the haze, so that it is read as a drawing: the haze was ink, joined to digits or read as 1s.
-    pages = [(1, 32), (1, 36), (1, 47), (1, 58), (1, 63), (1, 68), (1, 72), (3, 11), (3, 15), (3, 18),
-             (3, 50), (3, 83)]
-    digits = calibrate.fit_digits(datasets.default_root(), mnist, MODEL)
-    samples = [stress.generate("polarity_chalkboard", digits, seed, index) for seed, index in pages]
-    right = sum(recognizer.read(s.image_bytes).digits_text == s.expected for s in samples)
+    pages = [(1, 32), (1, 36), (1, 47), (1, 58), (1, 63), (1, 68), (1, 72),
+             (3, 11), (3, 15), (3, 18), (3, 50), (3, 83)]
+    right = tuning_pages_read_right(recognizer, held_out, "polarity_chalkboard", pages)
     assert right >= 11, f"{right} of 12"  # measured 12; none before shading was taken for the ground
 
 
-def test_a_dot_read_as_a_sure_1_on_a_line_of_its_own_beside_a_number_is_a_stray(recognizer, mnist):
-    from handwriting.pages import stress
-    from handwriting.training import calibrate, datasets
-
+def test_a_dot_read_as_a_sure_1_on_a_line_of_its_own_beside_a_number_is_a_stray(recognizer, held_out):
     # Tuning pages (held-out digits) of stray marks whose dot or smudge's stroke, a third to a half of
     # the digits' height, stood on a line of its own and was read as a 1, most of them surely.
     pages = [(1, 47), (1, 80), (3, 17), (3, 23), (3, 57)]
-    digits = calibrate.fit_digits(datasets.default_root(), mnist, MODEL)
-    samples = [stress.generate("layout_strays", digits, seed, index) for seed, index in pages]
-    right = sum(recognizer.read(s.image_bytes).digits_text == s.expected for s in samples)
+    right = tuning_pages_read_right(recognizer, held_out, "layout_strays", pages)
     assert right >= 4, f"{right} of 5"  # measured 5; none before short_marks dropped a sure lone mark
 
 
-def test_a_currency_sign_the_cut_search_split_into_digits_before_a_number_is_no_digit(recognizer, mnist):
-    from handwriting.pages import stress
-    from handwriting.training import calibrate, datasets
-
+def test_a_currency_sign_the_cut_search_split_into_digits_before_a_number_is_no_digit(recognizer, held_out):
     # Tuning pages (held-out digits) of amounts whose $ or €, read whole as "not one digit", the cut
     # search split into a 1 or a 7 and an unsure 6 or 8 before the number.
     pages = [(1, 60), (1, 84), (1, 99), (3, 17), (3, 81)]
-    digits = calibrate.fit_digits(datasets.default_root(), mnist, MODEL)
-    samples = [stress.generate("layout_separators", digits, seed, index) for seed, index in pages]
-    right = sum(recognizer.read(s.image_bytes).digits_text == s.expected for s in samples)
+    right = tuning_pages_read_right(recognizer, held_out, "layout_separators", pages)
     assert right >= 4, f"{right} of 5"  # measured 5; none before cutting.no_digit
 
 
-def test_a_form_box_side_the_line_reader_read_as_a_1_past_the_number_is_no_digit(recognizer, mnist):
-    from handwriting.pages import stress
-    from handwriting.training import calibrate, datasets
-
+def test_a_form_box_side_the_line_reader_read_as_a_1_past_the_number_is_no_digit(recognizer, held_out):
     # Tuning pages (held-out digits) of numbers in a drawn box, whose sides the line reader read as
     # 1s at the number's ends, band and whole image alike ("334" read "13341").
     pages = [(1, 64), (1, 86), (1, 87), (3, 4), (3, 40), (3, 92)]
-    digits = calibrate.fit_digits(datasets.default_root(), mnist, MODEL)
-    samples = [stress.generate("paper_form_box", digits, seed, index) for seed, index in pages]
-    right = sum(recognizer.read(s.image_bytes).digits_text == s.expected for s in samples)
+    right = tuning_pages_read_right(recognizer, held_out, "paper_form_box", pages)
     assert right >= 5, f"{right} of 6"  # measured 6; none before whole_lines.runs_across judged concur
 
 
