@@ -5,7 +5,8 @@ blob read whole and cut at its candidate columns (straight, and leaning with lea
 each pair of neighbours read as one; `candidates` is the 28x28 crop of every piece, and `choose`
 takes the model's probabilities for those crops and keeps, per line, the reading with the best
 joint log-probability; a line's first blob that is a sign before its number (no_digit) reads as no
-digit. A limits.Budget bounds the crops and the time of the planning.
+digit, and two neighbours each a tall, sure digit alone are never read as one. A limits.Budget
+bounds the crops and the time of the planning.
 """
 import math
 
@@ -38,6 +39,9 @@ JOIN_NARROW = 0.5  # ... and are read as one across a gap of this share of the d
 JOIN_GAP = 0.1  # other neighbours are read as one across a gap of this share
 JOINED_WIDTH = 1.2  # two neighbours read as one are at most this many times as wide as tall
 LEAST_PROBABILITY = 1e-6  # floor of a probability before its log
+# PAIR_TALL was chosen on the tuning pages (held-out digits, seeds 1 and 3): of the pairs read as one,
+# 0.8-0.85 keeps 45-47 of 55 that were two digits apart and all but 0-1 of 79 broken digits together.
+PAIR_TALL = 0.85  # two neighbours each this share of the digit height tall, each a sure digit, are two
 # NOT_ONE_DIGIT and PIECE_SURE were chosen on the tuning pages of held-out digits (seeds 1 and 3)
 # and ORAND-CAR-A's training amounts: any pair from 0.8-0.95 and 0.6-0.8 takes the same 13 signs,
 # whose weaker piece reads 0.22-0.55; a real amount's first two digits, touching, read 0.73 or more.
@@ -241,11 +245,12 @@ class _Plan:
 class _Line:
     """One line of blobs. Next to each blob's own cuts, two neighbours close enough to be the
     pieces of one broken digit (a 4 drawn in two strokes, a 0 cut by a ruled line) are also read
-    as one; the reading of the line with the best total score wins. `plans` holds each blob's
-    plans by id, made by `_Line.plans`."""
+    as one, unless each is a tall, sure digit alone (two_digits); the reading of the line with the
+    best total score wins. `plans` holds each blob's plans by id, made by `_Line.plans`."""
 
     def __init__(self, blobs, plans, height, budget):
         self.plans = [plans[id(blob)] for blob in blobs]
+        self.height = height
         self.joined = {}
         for i, (a, b) in enumerate(zip(blobs, blobs[1:])):
             gap = max(a.x, b.x) - min(a.x + a.w, b.x + b.w)
@@ -278,13 +283,23 @@ class _Line:
         own = [piece for plans in self.plans for plan in plans for piece in plan.pieces]
         return own + list(self.joined.values())
 
+    def two_digits(self, first, second, read):
+        """Whether two neighbours, each read as one digit (`first`, `second`: their paths), are two
+        digits however surely their ink reads as one: each stands PAIR_TALL of the digit height and
+        reads WHOLE_CONFIDENT surely. A "1" beside a "5" reads as a 5; a broken digit's pieces are
+        shorter than a digit, or read unsurely."""
+        return all(len(path) == 1 and path[0].box[3] >= PAIR_TALL * self.height
+                   and digit_probabilities(read(path[0])).max() >= WHOLE_CONFIDENT
+                   for path in (first, second))
+
     def best(self, read):
         """The pieces of the line's best reading; `read(piece)` is a piece's probabilities."""
         n = len(self.plans)
         best = [-math.inf] * (n + 1)
         back = [None] * (n + 1)
         best[0] = 0.0
-        readings = [max(((plan, *plan.best(read)) for plan in plans), key=lambda found: found[2]) for plans in self.plans]
+        readings = [max(((plan, *plan.best(read)) for plan in plans), key=lambda found: found[2])
+                    for plans in self.plans]
         if n > 1 and readings[0][0].holds_no_digit(read, readings[0][1]):  # a sign before the number
             readings[0] = (readings[0][0], [], 0.0)
         for k in range(1, n + 1):
@@ -293,7 +308,7 @@ class _Line:
             plan, path, _ = readings[k - 1]
             value = sum(score(read(piece)) for piece in path) - SPLIT_PENALTY * max(len(path) - 1, 0) - plan.penalty
             options = [(best[k - 1] + value - SPLIT_PENALTY * len(path), k - 1, path)]
-            if k >= 2 and (k - 2) in self.joined:
+            if k >= 2 and (k - 2) in self.joined and not self.two_digits(readings[k - 2][1], path, read):
                 piece = self.joined[k - 2]
                 options.append((best[k - 2] + score(read(piece)) - SPLIT_PENALTY, k - 2, [piece]))
             best[k], *back[k] = max(options, key=lambda option: option[0])

@@ -80,6 +80,18 @@ def test_two_narrow_neighbours_are_read_as_one_digit_when_that_reads_better():
     assert [(piece.box, int(p[:10].argmax())) for piece, p in chosen] == [((0, 0, 22, HEIGHT), 0)]
 
 
+def test_two_tall_neighbours_each_a_sure_digit_stay_two_however_surely_read_as_one():
+    """Two 1s side by side read together as a sure 1: each alone is a sure 1 as tall as a digit,
+    so the line reads two. Shortened to half the digit height, the second is a stroke of one."""
+    side = np.full((HEIGHT, 6), 255, np.uint8)
+    for tall, expected in ((HEIGHT, [1, 1]), (HEIGHT // 2, [1])):
+        blobs = [Blob(0, 0, 6, HEIGHT, side), Blob(16, 0, 6, tall, side[:tall])]
+        lines = cutting.plan([blobs], HEIGHT)
+        read = model([(lambda box: box[2] >= 20, answer(1, sure=0.99)), (lambda box: True, answer(1, sure=0.97))])
+        (chosen,) = cutting.choose(lines, read(pieces(lines)))
+        assert [int(p[:10].argmax()) for _, p in chosen] == expected
+
+
 def test_a_blob_too_narrow_for_two_digits_has_no_cut_and_one_crop():
     mask = np.full((HEIGHT, 20), 255, np.uint8)
     blob = Blob(5, 7, 20, HEIGHT, mask)
