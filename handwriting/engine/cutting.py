@@ -39,8 +39,9 @@ JOIN_NARROW = 0.5  # ... and are read as one across a gap of this share of the d
 JOIN_GAP = 0.1  # other neighbours are read as one across a gap of this share
 JOINED_WIDTH = 1.2  # two neighbours read as one are at most this many times as wide as tall
 LEAST_PROBABILITY = 1e-6  # floor of a probability before its log
-# PAIR_TALL was chosen on the tuning pages (held-out digits, seeds 1 and 3): of the pairs read as one,
-# 0.8-0.85 keeps 45-47 of 55 that were two digits apart and all but 0-1 of 79 broken digits together.
+# PAIR_TALL was chosen on the tuning pages (held-out digits, seeds 1 and 3): of the 134 pairs read as
+# one, 0.8-0.85 (with WHOLE_CONFIDENT) keeps 45-49 of the 55 that were two digits apart and splits
+# 0-1 of the 79 broken digits; 0.9 keeps 31 apart.
 PAIR_TALL = 0.85  # two neighbours each this share of the digit height tall, each a sure digit, are two
 # NOT_ONE_DIGIT and PIECE_SURE were chosen on the tuning pages of held-out digits (seeds 1 and 3)
 # and ORAND-CAR-A's training amounts: any pair from 0.8-0.95 and 0.6-0.8 takes the same 13 signs,
