@@ -218,6 +218,14 @@ def test_a_form_box_side_the_line_reader_read_as_a_1_past_the_number_is_no_digit
     assert right >= 5, f"{right} of 6"  # measured 6; none before whole_lines.runs_across judged concur
 
 
+def test_a_1_beside_a_digit_on_close_lines_is_not_read_with_it_as_one(recognizer, held_out):
+    # Tuning pages (held-out digits) of lines written close together whose only fault was a 1 the
+    # cut search read with its neighbour as one digit ("1504" read "504", "41164" read "4164").
+    pages = [(1, 29), (3, 36), (3, 55), (3, 71)]
+    right = tuning_pages_read_right(recognizer, held_out, "layout_lines_close", pages)
+    assert right >= 3, f"{right} of 4"  # measured 4; none before cutting's two_digits
+
+
 def test_a_tall_1_a_tight_crop_cuts_stays_a_digit(recognizer):
     from handwriting.training import datasets
 
