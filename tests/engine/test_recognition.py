@@ -226,6 +226,14 @@ def test_a_1_beside_a_digit_on_close_lines_is_not_read_with_it_as_one(recognizer
     assert right >= 3, f"{right} of 4"  # measured 4; none before cutting's two_digits
 
 
+def test_a_1_touching_a_0_that_the_band_reads_likelier_right_than_not_is_added(recognizer, held_out):
+    # Tuning pages (held-out digits) of touching digits whose 1 the cut search kept in a 0 ("921000"
+    # read "92000") and the line reader's band read right, jointly 0.5-0.8 likely.
+    pages = [(1, 45), (1, 75), (1, 91), (3, 17), (3, 31), (3, 67)]
+    right = tuning_pages_read_right(recognizer, held_out, "layout_touching", pages)
+    assert right >= 5, f"{right} of 6"  # measured 6; none while INSERTED was 0.8
+
+
 def test_a_tall_1_a_tight_crop_cuts_stays_a_digit(recognizer):
     from handwriting.training import datasets
 
